@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Username = Annotated[str, msgspec.Meta(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Uuid = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+Role = Literal["practitioner", "supervisor", "admin"]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class LoginCreate(msgspec.Struct, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Password
+    # Client-generated id of the enrolling device (UUID); reused on later sign-ins.
+    device_id: Uuid | None = None
+    device_name: ShortText = "Phone"
+
+
+class RefreshCreate(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
+
+
+class UserRead(msgspec.Struct):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    agency_id: str
+    team_id: str | None
+    disabled: bool = False
+
+
+class DeviceRead(msgspec.Struct):
+    id: str
+    user_id: str
+    name: str
+    enrolled_at: str
+    last_sync_at: str | None = None
+    revoked_at: str | None = None
+
+
+class SessionRead(msgspec.Struct):
+    access_token: str
+    access_expires_at: str
+    refresh_token: str
+    refresh_expires_at: str
+    user: UserRead
+    device: DeviceRead
+    # Key the device wraps its data key with, for recovery after a forgotten PIN.
+    escrow_key: str
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    display_name: ShortText
+    role: Role
+    password: Password
+    team_id: Uuid | None = None
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    display_name: ShortText | None = None
+    team_id: Uuid | None = None
+    disabled: bool | None = None

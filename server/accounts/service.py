@@ -1,0 +1,268 @@
+"""Accounts, sign-in and devices."""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import timedelta
+from typing import Any
+
+import sqlite_utils
+
+from .. import audit
+from ..access import Principal, require_role, user_condition
+from ..auth import tokens
+from ..auth.passwords import DEMO_PASSWORD, burn_time, hash_password, password_problems, verify_password
+from ..clock import now_iso
+from ..errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
+from ..ids import new_id
+from ..settings import Settings
+from ..storage.crypto import Keyring
+from .schemas import DeviceRead, LoginCreate, SessionRead, UserCreate, UserRead
+
+BAD_SIGN_IN = "The username or password is not right."
+
+
+def user_read(row: dict[str, Any]) -> UserRead:
+    return UserRead(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=row["role"],
+        agency_id=row["agency_id"],
+        team_id=row["team_id"],
+        disabled=row["disabled_at"] is not None,
+    )
+
+
+def device_read(row: dict[str, Any]) -> DeviceRead:
+    return DeviceRead(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        enrolled_at=row["enrolled_at"],
+        last_sync_at=row["last_sync_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def create_user(
+    db: sqlite_utils.Database,
+    *,
+    agency_id: str,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    team_id: str | None = None,
+    demo: bool = False,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    if not demo:
+        problems = password_problems(password, username)
+        if problems:
+            raise InvalidInput(
+                "The password is not acceptable.",
+                errors=[FieldError("body.password", f"The password {p}.") for p in problems],
+            )
+    if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
+        raise Conflict("That username is taken.", errors=[FieldError("body.username", "already in use")])
+    if team_id and not list(db.query("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?", [team_id, agency_id])):
+        raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team in this agency")])
+    row = {
+        "id": user_id or new_id(),
+        "agency_id": agency_id,
+        "team_id": team_id,
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "password_hash": hash_password(password),
+        "demo": 1 if demo else 0,
+        "disabled_at": None,
+        "created_at": now_iso(),
+    }
+    db["users"].insert(row)
+    return row
+
+
+def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body: LoginCreate) -> SessionRead:
+    rows = list(db.query("SELECT * FROM users WHERE username = ?", [body.username]))
+    if not rows:
+        burn_time(body.password)
+        raise Unauthorized(BAD_SIGN_IN)
+    user = rows[0]
+    ok = verify_password(body.password, user["password_hash"])
+    # The demo users' shared password is published: it only opens a demo deployment.
+    if ok and user["demo"] and not settings.demo:
+        ok = False
+    if ok and body.password == DEMO_PASSWORD and not settings.demo:
+        ok = False
+    if not ok or user["disabled_at"]:
+        audit.record(db, "sign-in-failed", agency_id=user["agency_id"], user_id=user["id"])
+        raise Unauthorized(BAD_SIGN_IN)
+
+    device = _enrol_or_reuse_device(db, keyring, user, body)
+    access, access_exp = tokens.issue(
+        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
+    )
+    refresh, refresh_exp = tokens.issue(
+        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
+    )
+    audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
+    return SessionRead(
+        access_token=access,
+        access_expires_at=access_exp,
+        refresh_token=refresh,
+        refresh_expires_at=refresh_exp,
+        user=user_read(user),
+        device=device_read(device),
+        escrow_key=escrow_key(keyring, device),
+    )
+
+
+def _enrol_or_reuse_device(
+    db: sqlite_utils.Database, keyring: Keyring, user: dict[str, Any], body: LoginCreate
+) -> dict[str, Any]:
+    if body.device_id:
+        rows = list(db.query("SELECT * FROM devices WHERE id = ?", [body.device_id]))
+        if rows:
+            device = rows[0]
+            if device["user_id"] != user["id"]:
+                raise InvalidInput(
+                    "This device is enrolled to someone else.",
+                    errors=[FieldError("body.device_id", "enrolled to another user")],
+                )
+            if device["revoked_at"]:
+                from ..auth.middleware import DeviceRevoked
+
+                raise DeviceRevoked("This device has been revoked; enrol it again with a new device id.")
+            return device
+    device_id = body.device_id or new_id()
+    key = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    device = {
+        "id": device_id,
+        "user_id": user["id"],
+        "agency_id": user["agency_id"],
+        "name": body.device_name,
+        "escrow_key": keyring.encrypt(key.encode(), f"devices/{device_id}/escrow_key"),
+        "enrolled_at": now_iso(),
+        "last_seen_at": None,
+        "last_sync_at": None,
+        "revoked_at": None,
+        "revoked_by": None,
+    }
+    db["devices"].insert(device)
+    audit.record(db, "device-enrolled", agency_id=user["agency_id"], user_id=user["id"], device_id=device_id,
+                 entity="device", entity_id=device_id)
+    return device
+
+
+def escrow_key(keyring: Keyring, device: dict[str, Any]) -> str:
+    return keyring.decrypt(device["escrow_key"], f"devices/{device['id']}/escrow_key").decode()
+
+
+def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, refresh_token: str) -> SessionRead:
+    """Swap a refresh token for a new pair (the old refresh token is spent)."""
+    rows = list(
+        db.query(
+            "SELECT t.*, d.revoked_at AS device_revoked_at, u.disabled_at FROM tokens t"
+            " JOIN devices d ON d.id = t.device_id JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND t.kind = 'refresh' AND t.revoked_at IS NULL AND t.expires_at > ?",
+            [tokens.token_hash(refresh_token), now_iso()],
+        )
+    )
+    if not rows or rows[0]["device_revoked_at"] or rows[0]["disabled_at"]:
+        raise Unauthorized("The session has ended; sign in again.")
+    row = rows[0]
+    db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
+    user = next(db.query("SELECT * FROM users WHERE id = ?", [row["user_id"]]))
+    device = next(db.query("SELECT * FROM devices WHERE id = ?", [row["device_id"]]))
+    access, access_exp = tokens.issue(
+        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
+    )
+    new_refresh, refresh_exp = tokens.issue(
+        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
+    )
+    return SessionRead(
+        access_token=access,
+        access_expires_at=access_exp,
+        refresh_token=new_refresh,
+        refresh_expires_at=refresh_exp,
+        user=user_read(user),
+        device=device_read(device),
+        escrow_key=escrow_key(keyring, device),
+    )
+
+
+def logout(db: sqlite_utils.Database, p: Principal) -> None:
+    """Sign out this device: all its tokens stop working (the enrolment stays)."""
+    tokens.revoke_device_tokens(db, p.device_id)
+    audit.record(db, "sign-out", **audit.by(p))
+
+
+def list_users(db: sqlite_utils.Database, p: Principal) -> list[UserRead]:
+    cond, params = user_condition(p)
+    return [user_read(r) for r in db.query(f"SELECT * FROM users WHERE {cond} ORDER BY username", params)]
+
+
+def get_user_row(db: sqlite_utils.Database, p: Principal, user_id: str) -> dict[str, Any]:
+    cond, params = user_condition(p)
+    rows = list(db.query(f"SELECT * FROM users WHERE id = ? AND {cond}", [user_id, *params]))
+    if not rows:
+        raise NotFound("No such user.")
+    return rows[0]
+
+
+def set_user_disabled(db: sqlite_utils.Database, user: dict[str, Any], disabled: bool, actor: dict[str, Any]) -> None:
+    db.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [now_iso() if disabled else None, user["id"]])
+    if disabled:
+        tokens.revoke_user_tokens(db, user["id"])
+    audit.record(db, "user-disabled" if disabled else "user-enabled", entity="user", entity_id=user["id"], **actor)
+
+
+def list_devices(db: sqlite_utils.Database, p: Principal) -> list[DeviceRead]:
+    if p.role == "practitioner":
+        rows = db.query("SELECT * FROM devices WHERE user_id = ? ORDER BY enrolled_at", [p.user_id])
+    else:
+        cond, params = user_condition(p, "u")
+        rows = db.query(
+            f"SELECT d.* FROM devices d JOIN users u ON u.id = d.user_id WHERE {cond} ORDER BY d.enrolled_at", params
+        )
+    return [device_read(r) for r in rows]
+
+
+def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, Any], p: Principal | None = None) -> DeviceRead:
+    """Revoke a device: its tokens stop working at once; at its next contact it is told
+    to upload what it holds and then wipe. ``p`` limits whose devices may be revoked
+    (yourself, or an admin in the same agency); the CLI passes none."""
+    rows = list(db.query("SELECT * FROM devices WHERE id = ?", [device_id]))
+    if not rows:
+        raise NotFound("No such device.")
+    device = rows[0]
+    if p is not None and device["user_id"] != p.user_id:
+        require_role(p, "admin")
+        if device["agency_id"] != p.agency_id:
+            raise NotFound("No such device.")
+    if not device["revoked_at"]:
+        db.execute(
+            "UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+            [now_iso(), actor.get("user_id"), device_id],
+        )
+        tokens.revoke_device_tokens(db, device_id)
+        audit.record(db, "device-revoked", entity="device", entity_id=device_id, **actor)
+    return device_read(next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
+
+
+def create_user_as(db: sqlite_utils.Database, p: Principal, body: UserCreate) -> UserRead:
+    require_role(p, "admin")
+    row = create_user(
+        db,
+        agency_id=p.agency_id,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        password=body.password,
+        team_id=body.team_id,
+    )
+    audit.record(db, "user-created", entity="user", entity_id=row["id"], **audit.by(p))
+    return user_read(row)

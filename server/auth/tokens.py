@@ -1,0 +1,44 @@
+"""Opaque bearer tokens, stored only as SHA-256 hashes (they are 256-bit random, so a
+plain hash is enough: no guessing dictionary exists for them)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlite_utils
+
+from ..clock import iso, now_iso, utcnow
+
+
+def new_token(prefix: str = "hs") -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(db: sqlite_utils.Database, kind: str, user_id: str, device_id: str, ttl: timedelta) -> tuple[str, str]:
+    token = new_token()
+    expires_at = iso(utcnow() + ttl)
+    db["tokens"].insert(
+        {
+            "token_hash": token_hash(token),
+            "kind": kind,
+            "user_id": user_id,
+            "device_id": device_id,
+            "expires_at": expires_at,
+            "created_at": now_iso(),
+        }
+    )
+    return token, expires_at
+
+
+def revoke_device_tokens(db: sqlite_utils.Database, device_id: str) -> None:
+    db.execute("UPDATE tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL", [now_iso(), device_id])
+
+
+def revoke_user_tokens(db: sqlite_utils.Database, user_id: str) -> None:
+    db.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now_iso(), user_id])

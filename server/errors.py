@@ -1,0 +1,176 @@
+"""One domain error base, mapped to RFC 9457 problem+json in one place.
+
+Handlers and the storage layer raise ``DomainError`` subclasses; ``exception_handlers``
+turns them (and Litestar's own validation / HTTP errors) into the same body shape:
+
+    {"type": "urn:hearthside:problem:<slug>", "title": ..., "status": ..., "detail": ...,
+     "errors": [{"field": "body.username", "message": "..."}]}
+
+Error bodies never carry personal data: ids the caller sent and field names only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("hearthside.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] = []
+
+
+class DomainError(Exception):
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+        # Extra members for the problem body (e.g. a 409's current values).
+        self.extra = extra or {}
+
+
+class InvalidInput(DomainError):
+    status, slug, title = 422, "invalid-input", "The request is not valid"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Sign-in required"
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, slug, title = 412, "precondition-failed", "Version does not match"
+
+
+class PayloadTooLarge(DomainError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class RateLimited(DomainError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str = "",
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = msgspec.to_builtins(
+        Problem(type=f"urn:hearthside:problem:{slug}", title=title, status=status, detail=detail, errors=errors or [])
+    )
+    body.update(extra or {})
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
+
+
+def _domain_error(_: Request, exc: DomainError) -> Response:
+    return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.headers, exc.extra)
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response:
+    errors = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            source = item.get("source") or "body"
+            key = item.get("key")
+            field = f"{source}.{key}" if key else str(source)
+            errors.append(FieldError(field=field, message=str(item.get("message", "invalid value"))))
+    detail = exc.detail if exc.detail and not exc.detail.startswith("Validation failed for") else ""
+    return problem_response(
+        400, "invalid-input", "The request is not valid", detail or "Some fields are not valid.", errors
+    )
+
+
+_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Sign-in required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("rate-limited", "Too many requests"),
+}
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status >= 500:
+        log.error("server error %s", status)
+        return problem_response(status, "server-error", "Something went wrong", "")
+    slug, title = _SLUGS.get(status, ("client-error", "Request refused"))
+    # Litestar's own details (e.g. msgspec decode messages) name fields, never values.
+    return problem_response(status, slug, title, exc.detail if exc.detail != title else "", None, exc.headers)
+
+
+def _unexpected(_: Request, exc: Exception) -> Response:
+    # Type and location only: the message could contain personal data from a record.
+    log.error("unhandled %s", type(exc).__name__, exc_info=(type(exc), None, exc.__traceback__))
+    return problem_response(HTTP_500_INTERNAL_SERVER_ERROR, "server-error", "Something went wrong", "")
+
+
+exception_handlers = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "Forbidden",
+    "InvalidInput",
+    "MediaType",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "RateLimited",
+    "Unauthorized",
+    "exception_handlers",
+    "problem_response",
+]

@@ -1,0 +1,93 @@
+"""The one settings object, read from ``HEARTHSIDE_*`` environment variables.
+
+Every field's description is the documentation: ``hearthside settings`` prints them and a
+test fails if the README's configuration table drifts from this class.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _doc(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    data_dir: Annotated[Path, _doc("Folder holding the SQLite database, keyring and VAPID keys.")] = Path("data")
+    demo: Annotated[bool, _doc("Demo mode: the demo users' shared password is accepted. Never set in production.")] = False
+    keyring_file: Annotated[
+        Path | None, _doc("Keyring file for server-side field encryption. Default: DATA_DIR/keys/keyring.json.")
+    ] = None
+    keyring: Annotated[
+        str | None, _doc("Keyring as JSON in the environment instead of a file (takes precedence over the file).")
+    ] = None
+    content_dir: Annotated[Path, _doc("Folder of checklist content (YAML) and golden cases.")] = _REPO / "content"
+    pwa_dir: Annotated[Path, _doc("Folder of the PWA's static files, served at /.")] = _REPO / "pwa"
+    access_token_ttl_seconds: Annotated[int, _doc("Lifetime of an access token, in seconds."), msgspec.Meta(ge=30)] = 900
+    refresh_token_ttl_days: Annotated[
+        int, _doc("Lifetime of a device's refresh token without use, in days."), msgspec.Meta(ge=1)
+    ] = 30
+    max_body_bytes: Annotated[
+        int, _doc("Largest request body accepted, in bytes; larger bodies get 413."), msgspec.Meta(ge=1024)
+    ] = 2_000_000
+    log_level: Annotated[str, _doc("Python log level for the server (DEBUG, INFO, WARNING, ERROR).")] = "INFO"
+    timezone: Annotated[str, _doc("Default time zone for new agencies (IANA name).")] = "Europe/London"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "hearthside.db"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.keyring_file or (self.data_dir / "keys" / "keyring.json")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from ``HEARTHSIDE_<FIELD>`` variables; ``overrides`` (e.g. CLI
+        flags) win over the environment. Bad values fail loudly, naming the variable."""
+        environ = os.environ if environ is None else environ
+        raw: dict[str, Any] = {}
+        for name in cls.__struct_fields__:
+            key = env_name(name)
+            if key in environ:
+                raw[name] = environ[key]
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_to_path)
+        except msgspec.ValidationError as exc:
+            raise SystemExit(f"Invalid setting: {exc} (environment variables HEARTHSIDE_*)") from None
+
+
+def _to_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, (str, Path)):
+        return Path(value)
+    raise NotImplementedError
+
+
+def env_name(field: str) -> str:
+    return "HEARTHSIDE_" + field.upper()
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for each setting, read off the class itself."""
+    import typing
+
+    rows = []
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    for name in Settings.__struct_fields__:
+        description = next(
+            m.description for m in hints[name].__metadata__ if isinstance(m, msgspec.Meta) and m.description
+        )
+        default = getattr(Settings, "__struct_defaults__")[Settings.__struct_fields__.index(name)]
+        shown = "" if default is None else str(default)
+        if isinstance(default, Path) and default.is_absolute():
+            shown = "<repository>/" + default.name
+        rows.append((env_name(name), shown, description))
+    return rows
