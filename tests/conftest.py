@@ -1,0 +1,137 @@
+"""Shared fixtures: a real SQLite file per test, the app in-process for API tests, a real
+server process on 127.0.0.1 and a real headless Chromium for anything the PWA does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("HEARTHSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({}, data_dir=tmp_path / "data", demo=True)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    from server.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    from litestar.testing import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def store(app):
+    return app.state.db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real ``hearthside`` server process on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path, *, demo: bool = True, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.demo = demo
+        self.env = {**os.environ, "HEARTHSIDE_DATA_DIR": str(data_dir), **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "LiveServer":
+        cmd = [sys.executable, "-m", "server", "demo" if self.demo else "serve", "--port", str(self.port)]
+        self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def login(self, username: str, password: str = "demo-password", **extra) -> dict:
+        r = httpx.post(self.url + "/api/v1/auth/login", json={"username": username, "password": password, **extra})
+        r.raise_for_status()
+        return r.json()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path):
+    server = LiveServer(tmp_path / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run the README's test command, which installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture
+def browser_context(playwright_instance, tmp_path: Path):
+    """A persistent (installable-capable) Chromium profile, like a phone's browser."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 360, "height": 740},
+    )
+    yield context
+    context.close()
