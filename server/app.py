@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from .accounts.controller import AccountsController, AuthController
+from .auth import passwords
 from .auth.middleware import TokenAuthMiddleware
 from .deps import dependencies
 from .errors import exception_handlers
@@ -31,6 +32,7 @@ def get_health() -> dict[str, str]:
 
 def open_store(settings: Settings) -> Database:
     """Open (creating and migrating if new) the data directory's database."""
+    passwords.configure(settings.password_hash_log2_n)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring = Keyring.load_or_create(settings.keyring_path, settings.keyring)
     return open_database(settings.db_path, keyring)

@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         int, _doc("Largest request body accepted, in bytes; larger bodies get 413."), msgspec.Meta(ge=1024)
     ] = 2_000_000
     log_level: Annotated[str, _doc("Python log level for the server (DEBUG, INFO, WARNING, ERROR).")] = "INFO"
+    password_hash_log2_n: Annotated[
+        int,
+        _doc("scrypt cost for new password hashes as log2(N); lower it only for test runs."),
+        msgspec.Meta(ge=10, le=20),
+    ] = 15
     timezone: Annotated[str, _doc("Default time zone for new agencies (IANA name).")] = "Europe/London"
 
     @property

@@ -17,6 +17,8 @@ import pytest
 from server.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+# Cheap password hashes for the test run (server processes started by tests inherit it).
+os.environ.setdefault("HEARTHSIDE_PASSWORD_HASH_LOG2_N", "12")
 CHROMIUM = os.environ.get("HEARTHSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,7 +33,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({}, data_dir=tmp_path / "data", demo=True)
+    return Settings.from_env(data_dir=tmp_path / "data", demo=True)
 
 
 @pytest.fixture

@@ -171,7 +171,9 @@ def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, ref
             [tokens.token_hash(refresh_token), now_iso()],
         )
     )
-    if not rows or rows[0]["device_revoked_at"] or rows[0]["disabled_at"]:
+    # A revoked device may still refresh: its tokens only open the sync handlers, which it
+    # needs to upload what it holds before it is told to wipe.
+    if not rows or rows[0]["disabled_at"]:
         raise Unauthorized("The session has ended; sign in again.")
     row = rows[0]
     db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
@@ -248,7 +250,8 @@ def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, An
             "UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
             [now_iso(), actor.get("user_id"), device_id],
         )
-        tokens.revoke_device_tokens(db, device_id)
+        # Tokens are left in place on purpose: the middleware refuses them everywhere except
+        # the sync handlers, so the phone can still hand over what it holds and be told to wipe.
         audit.record(db, "device-revoked", entity="device", entity_id=device_id, **actor)
     return device_read(next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
 

@@ -8,8 +8,15 @@ import hmac
 import os
 
 # 2**15 * 8 * 128 bytes = 32 MiB per hash: expensive for a guesser, ~0.1 s for us.
+# ``configure`` lowers it for test runs only (HEARTHSIDE_PASSWORD_HASH_LOG2_N); each hash
+# records its own parameters, so verification never depends on the current setting.
 _N, _R, _P = 2**15, 8, 1
-_MAXMEM = 64 * 1024 * 1024
+_MAXMEM = 256 * 1024 * 1024
+
+
+def configure(log2_n: int) -> None:
+    global _N
+    _N = 2**log2_n
 
 MIN_LENGTH = 12
 DEMO_PASSWORD = "demo-password"
@@ -36,13 +43,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-# A verified-against hash for unknown usernames, so a missing account takes as long to
-# refuse as a wrong password (no username probing by timing).
-_DUMMY = hash_password(os.urandom(8).hex())
+_dummy: str | None = None
 
 
 def burn_time(password: str) -> None:
-    verify_password(password, _DUMMY)
+    """Verify against a throwaway hash, so a missing account takes as long to refuse as a
+    wrong password (no username probing by timing)."""
+    global _dummy
+    if _dummy is None or f"${_N}$" not in _dummy:
+        _dummy = hash_password(os.urandom(8).hex())
+    verify_password(password, _dummy)
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
