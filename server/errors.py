@@ -12,6 +12,7 @@ Error bodies never carry personal data: ids the caller sent and field names only
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -20,6 +21,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("hearthside.errors")
+_MEMBER = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -116,6 +118,16 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
         if isinstance(item, dict):
             source = item.get("source") or "body"
             key = item.get("key")
+            message = str(item.get("message", ""))
+            # msgspec reports a missing or unknown member against the whole object; name
+            # the member itself so a client can put the message beside the right input.
+            named = _MEMBER.search(message)
+            if named and key in (None, "", "data"):
+                key = named.group(1)
+            elif named and key:
+                key = f"{key}.{named.group(1)}"
+            if source == "body" and key == "data":
+                key = None
             field = f"{source}.{key}" if key else str(source)
             errors.append(FieldError(field=field, message=str(item.get("message", "invalid value"))))
     detail = exc.detail if exc.detail and not exc.detail.startswith("Validation failed for") else ""

@@ -1,0 +1,42 @@
+"""Documentation that drifts fails here: the README must document every setting and every
+CLI command, and each command must answer --help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from server.cli import main
+from server.settings import documented_settings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def _commands(group: click.Group, prefix: str = "hearthside"):
+    for name, cmd in group.commands.items():
+        path = f"{prefix} {name}"
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, path)
+        else:
+            yield path
+
+
+@pytest.mark.parametrize("variable", [name for name, _, _ in documented_settings()])
+def test_readme_documents_every_setting(variable):
+    assert f"`{variable}`" in README
+
+
+@pytest.mark.parametrize("command", sorted(_commands(main)))
+def test_readme_documents_every_command_and_it_has_help(command):
+    assert f"`{command}" in README, f"README does not document {command}"
+    result = CliRunner().invoke(main, [*command.split()[1:], "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_readme_gives_the_two_setup_commands_that_ci_runs():
+    assert "./scripts/demo" in README and "./scripts/test" in README
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    assert "./scripts/test" in ci
