@@ -102,17 +102,23 @@ def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body:
         raise Unauthorized(BAD_SIGN_IN)
 
     device = _enrol_or_reuse_device(db, keyring, user, body)
+    audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
+    return _new_session(db, keyring, settings, user, device)
+
+
+def _new_session(
+    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any]
+) -> SessionRead:
     access, access_exp = tokens.issue(
         db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
     )
-    refresh, refresh_exp = tokens.issue(
+    refresh_token, refresh_exp = tokens.issue(
         db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
     )
-    audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
     return SessionRead(
         access_token=access,
         access_expires_at=access_exp,
-        refresh_token=refresh,
+        refresh_token=refresh_token,
         refresh_expires_at=refresh_exp,
         user=user_read(user),
         device=device_read(device),
@@ -179,21 +185,7 @@ def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, ref
     db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
     user = next(db.query("SELECT * FROM users WHERE id = ?", [row["user_id"]]))
     device = next(db.query("SELECT * FROM devices WHERE id = ?", [row["device_id"]]))
-    access, access_exp = tokens.issue(
-        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
-    )
-    new_refresh, refresh_exp = tokens.issue(
-        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
-    )
-    return SessionRead(
-        access_token=access,
-        access_expires_at=access_exp,
-        refresh_token=new_refresh,
-        refresh_expires_at=refresh_exp,
-        user=user_read(user),
-        device=device_read(device),
-        escrow_key=escrow_key(keyring, device),
-    )
+    return _new_session(db, keyring, settings, user, device)
 
 
 def logout(db: sqlite_utils.Database, p: Principal) -> None:
