@@ -25,6 +25,10 @@ Id = Annotated[
     ),
 ]
 Text = Annotated[str, Meta(min_length=1)]
+IdOrAll = Annotated[
+    str,
+    Meta(pattern=r"^(\*|[a-z0-9]+(-[a-z0-9]+)*)$", max_length=64, description='an item id, or "*" for every graded item'),
+]
 # A parameter reference names a per-agency setting (settings.yaml `params`), so that
 # thresholds such as the no-access count live in one place and differ by agency.
 ParamName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$", description="name of a param in settings.yaml")]
@@ -101,7 +105,7 @@ class GradeAtLeast(_Cond, tag="grade_at_least", kw_only=True):
     """A graded answer is at least `value`; `item: "*"` means any graded item in the checklist."""
 
     checklist: Id | None = None
-    item: Union[Id, Literal["*"], None] = None
+    item: IdOrAll | None = None
     value: IntOrParam
 
 
@@ -109,7 +113,7 @@ class GradeWorsened(_Cond, tag="grade_worsened", kw_only=True):
     """A grade is higher (worse) than the last time it was graded for this subject."""
 
     checklist: Id | None = None
-    item: Union[Id, Literal["*"], None] = None
+    item: IdOrAll | None = None
 
 
 class SubjectIs(_Cond, tag="subject", kw_only=True):
@@ -460,6 +464,8 @@ class GoldenCase(_Base, kw_only=True):
 
 
 class GoldenFile(_Base, kw_only=True):
+    # Free-form: somewhere to define YAML anchors (&family) that cases reuse (*family).
+    shared: dict[str, Any] = {}
     cases: list[GoldenCase]
 
 
