@@ -558,8 +558,8 @@ def answer_problems(content: s.Content, facts: s.Facts) -> list[str]:
             elif a.subject not in subject_ids:
                 out.append(f"{where}: unknown subject")
             v = a.value
-            if v is None:
-                continue
+            if v is None or v == "" or v == []:
+                continue  # blank: clears an earlier answer
             allowed = allowed_values(item)
             if item.type == "multi-choice":
                 if not isinstance(v, list) or any(x not in allowed for x in v):
