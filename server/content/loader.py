@@ -115,6 +115,9 @@ def _convert(raw: Any, typ: type, rel: str, problems: list[Problem], checklist: 
         item = rule = None
         if m:
             item, rule = _locate(raw, m.group(1))
+        if "got `bool`" in msg:
+            # YAML 1.1 reads bare yes/no/on/off as booleans, a classic trap in hand-written files.
+            msg += ' (YAML reads unquoted yes/no as true/false: write "yes" or "no" in quotes)'
         problems.append(Problem(rel, msg, checklist=checklist, item=item, rule=rule))
         return None
 
@@ -311,7 +314,7 @@ class _Validator:
                     bad(f"{op}: checklist '{target_id}' has no graded items for item '*'")
                     return
             else:
-                refs = [i for i in target.items if i.id == ref]
+                refs = [i for i in target.items if i.id == ref][:1]
                 if not refs:
                     where = "" if target_id == c.id else f" in checklist '{target_id}'"
                     bad(f"{op}: refers to unknown item '{ref}'{where}")
