@@ -49,3 +49,13 @@ def test_check_fails_when_a_rule_has_no_golden_case(tmp_path):
     result = CliRunner().invoke(content, ["check", "--content-dir", str(tmp_path / "c")])
     assert result.exit_code == 1
     assert "rule 'repeated-cancellations': no golden case expects this rule to fire" in result.output
+
+
+def test_docs_list_every_item_with_its_source(content):
+    from server.content.cli import items_table
+
+    docs = (CONTENT_DIR.parent / "docs" / "content.md").read_text(encoding="utf-8")
+    assert items_table(content) in docs, "docs/content.md is stale: run `python -m server.content.cli docs --write`"
+    for c in content.checklists:
+        for item in c.items:
+            assert f"| `{item.id}` |" in docs
