@@ -1,0 +1,131 @@
+from pathlib import Path
+"""The browser engines (pwa/js/rules.js, pwa/js/recording.js) in real headless Chromium,
+held to the same golden files as the Python engine, plus randomised visits compared
+field for field with Python."""
+
+import json
+import random
+
+import msgspec
+import pytest
+
+from server.content.loader import load_golden, load_recording_cases
+from server.content.recording import check_recording
+from server.content.rules import evaluate, project, with_params
+
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
+
+pytestmark = pytest.mark.browser
+
+# Data crosses into the page as JSON text: far faster than Playwright's object serialisation.
+RUN_GOLDEN = """async ([contentJson, casesJson]) => {
+  const m = await import('/pwa/js/rules.js');
+  const content = JSON.parse(contentJson);
+  return JSON.stringify(JSON.parse(casesJson).map((c) => {
+    const out = m.evaluate(m.withParams(content, c.params), c.facts);
+    return {id: c.id, full: out, projected: m.project(out)};
+  }));
+}"""
+
+
+def _json(obj) -> str:
+    return msgspec.json.encode(obj).decode()
+
+
+def test_js_rules_engine_passes_every_golden_case(page, content):
+    golden = [c for _, c in load_golden(CONTENT_DIR)]
+    cases = [msgspec.to_builtins(c) for c in golden]
+    payload = msgspec.to_builtins(content)
+    results = json.loads(page.evaluate(RUN_GOLDEN, [_json(payload), _json(cases)]))
+    assert len(results) == len(cases) >= 40
+    for g, case, res in zip(golden, cases, results):
+        want = {"follow_ups": case["expected"].get("follow_ups", []), "flags": case["expected"].get("flags", [])}
+        assert res["projected"] == want, case["id"]
+        # ...and identical, wording and due dates included, to the Python engine.
+        py = msgspec.to_builtins(evaluate(with_params(content, g.params), g.facts))
+        assert res["full"] == py, case["id"]
+
+
+def test_js_recording_check_passes_every_shared_case(page, content):
+    cases = [msgspec.to_builtins(c) for c in load_recording_cases(CONTENT_DIR)]
+    got = page.evaluate(
+        """async ([rules, cases]) => {
+          const m = await import('/pwa/js/recording.js');
+          return cases.map((c) => m.checkRecording(c.text, c.context, rules));
+        }""",
+        [msgspec.to_builtins(content.recording), cases],
+    )
+    assert got == [c["expected"] for c in cases]
+    for case in load_recording_cases(CONTENT_DIR):
+        py = [msgspec.to_builtins(w) for w in check_recording(case.text, case.context, content.recording)]
+        assert py == msgspec.to_builtins(case.expected)
+
+
+def _random_visits(content, n, seed):
+    """Random but valid visits: every checklist, random answers, random history."""
+    rng = random.Random(seed)
+    bands = ["unborn", "under-1", "under-5", "school-age"]
+    out = []
+    for k in range(n):
+        children = [
+            {"id": f"c{i}", "kind": "child", "age_band": rng.choice(bands),
+             "mobile": rng.choice([True, False, None]), "protection_plan": rng.random() < 0.3}
+            for i in range(rng.randint(1, 3))
+        ]
+        carers = [{"id": f"a{i}", "kind": "carer", "role": rng.choice(content.carer_roles)} for i in range(rng.randint(1, 3))]
+        people = children + carers
+
+        def answers():
+            res = []
+            for c in content.checklists:
+                for item in c.items:
+                    if rng.random() < 0.6:
+                        continue
+                    kind = item.subject or c.applies_to.subject
+                    subs = [None] if kind == "visit" else [p["id"] for p in (children if kind == "child" else carers)]
+                    for sid in subs:
+                        if item.type in ("single-choice", "multi-choice"):
+                            ids = [ch.id for ch in item.choices]
+                            v = rng.sample(ids, rng.randint(1, 2)) if item.type == "multi-choice" else rng.choice(ids)
+                        elif item.type == "yes-no":
+                            v = rng.choice(["yes", "no", "not-known"])
+                        elif item.type == "seen-told":
+                            v = rng.choice(["seen", "told"])
+                        elif item.type == "grade":
+                            v = rng.randint(1, 4)
+                        else:
+                            v = rng.choice(["", "some words"])
+                        res.append({"checklist": c.id, "subject": sid, "item": item.id, "value": v,
+                                    "evidence": rng.choice(["seen", "told", None])})
+            return res
+
+        def visit(i, day):
+            no_access = rng.random() < 0.3
+            return {"id": f"v{i}", "date": f"2025-{rng.randint(1, 3):02d}-{day:02d}", "no_access": no_access,
+                    "type": rng.choice(content.visit_types),
+                    "seen": [] if no_access else [p["id"] for p in people if rng.random() < 0.6],
+                    "answers": answers()}
+
+        current = visit(0, 28)
+        current["date"] = "2025-03-28"
+        history = [visit(i, rng.randint(1, 28)) for i in range(1, rng.randint(1, 8))]
+        out.append({"subjects": people, "visit": current, "history": history})
+    return out
+
+
+def test_js_and_python_engines_agree_on_random_visits(page, content):
+    facts = _random_visits(content, 150, seed=20250310)
+    js = json.loads(page.evaluate(
+        """async ([contentJson, allJson]) => {
+          const m = await import('/pwa/js/rules.js');
+          const content = JSON.parse(contentJson);
+          return JSON.stringify(JSON.parse(allJson).map((f) => m.evaluate(content, f)));
+        }""",
+        [_json(content), _json(facts)],
+    ))
+    fired = 0
+    for f, got in zip(facts, js):
+        py = msgspec.to_builtins(evaluate(content, f))
+        assert got == py, f
+        fired += len(py["flags"]) + len(py["follow_ups"])
+    assert fired > 100  # the random visits really exercise the rules
