@@ -15,6 +15,8 @@ from litestar.static_files import create_static_files_router
 from .accounts.controller import AccountsController, AuthController
 from .auth import passwords
 from .auth.middleware import TokenAuthMiddleware
+from .content.api import ContentController
+from .content.loader import load_content
 from .deps import dependencies
 from .errors import exception_handlers
 from .families.controller import FamiliesController
@@ -42,9 +44,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings)
-    state = State({"settings": settings, "db": store})
+    # Bad content stops the server at start-up with the loader's precise message, rather
+    # than failing on a phone in a family's home.
+    content = load_content(settings.content_dir)
+    state = State({"settings": settings, "db": store, "content": content})
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController]
+    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController, ContentController]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(

@@ -219,5 +219,10 @@ def device_revoke(device_id: str, data_dir: Path | None) -> None:
     click.echo(f"Revoked {device_id}.")
 
 
+from .content.cli import content  # noqa: E402
+
+main.add_command(content)
+
+
 if __name__ == "__main__":
     main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -15,12 +14,11 @@ from .recording import check_recording
 from .rules import evaluate, project, with_params
 from .schema import content_json_schema
 
-DEFAULT_CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
-
-
 def default_content_dir() -> Path:
-    env = os.environ.get("HEARTHSIDE_CONTENT_DIR")
-    return Path(env) if env else DEFAULT_CONTENT_DIR
+    """HEARTHSIDE_CONTENT_DIR, else the repository's content folder (the one settings object decides)."""
+    from ..settings import Settings
+
+    return Settings.from_env().content_dir
 
 
 def check_content_dir(content_dir: Path) -> tuple[list[str], list[str]]:
@@ -140,7 +138,7 @@ def docs(write: bool) -> None:
     if not write:
         click.echo(table)
         return
-    path = DEFAULT_CONTENT_DIR.parent / "docs" / "content.md"
+    path = Path(__file__).resolve().parents[2] / "docs" / "content.md"
     text = path.read_text(encoding="utf-8")
     start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
     path.write_text(text[:start] + table + text[end:], encoding="utf-8")

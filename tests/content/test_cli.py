@@ -3,14 +3,15 @@ import shutil
 
 from click.testing import CliRunner
 
-from server.content.cli import DEFAULT_CONTENT_DIR, content
+from server.content.cli import content, default_content_dir
 
 HERE = Path(__file__).resolve().parent
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 
-def test_default_content_dir_is_the_repository_content_folder():
-    assert DEFAULT_CONTENT_DIR == CONTENT_DIR
+def test_default_content_dir_is_the_repository_content_folder(monkeypatch):
+    monkeypatch.delenv("HEARTHSIDE_CONTENT_DIR", raising=False)
+    assert default_content_dir() == CONTENT_DIR
 
 
 def test_check_passes_on_shipped_content_and_prints_counts():
