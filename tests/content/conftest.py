@@ -1,6 +1,5 @@
 """Fixtures for the content tests: the shipped content, a static server for the repository
-and a headless Chromium page on it (the lead may move the browser fixtures to a shared
-conftest later)."""
+and a headless Chromium page on it (the JavaScript engines need only static files)."""
 
 from __future__ import annotations
 
@@ -12,18 +11,11 @@ from pathlib import Path
 import pytest
 
 from server.content.loader import load_content
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT_DIR = REPO / "content"
 HERE = Path(__file__).resolve().parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -50,15 +42,12 @@ def static_server():
 
 
 @pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def browser(playwright_instance):
+    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture()
