@@ -20,6 +20,7 @@ from .families.controller import FamiliesController
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
+from .sync_api.controller import SyncController
 
 log = logging.getLogger("hearthside")
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = open_store(settings)
     state = State({"settings": settings, "db": store})
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController]
+    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController, SyncController]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(
