@@ -131,6 +131,9 @@ def caseload_changes(
     backfill: list[Change] = []
     for family_id in sorted(set(events) | set(deleted)):
         if family_id not in deleted and _visible(db, p, family_id):
+            first = next(db.query("SELECT MIN(seq) AS s FROM change_log WHERE family_id = ?", [family_id]))["s"]
+            if first is not None and first > after:
+                continue  # all of its history is after the cursor: this pull delivers it all
             instructions.append(BackfillInstruction(family_id=family_id))
             backfill.extend(snapshot(db, keyring, family_id, events[family_id]))
         else:
