@@ -23,6 +23,7 @@ from .families.controller import FamiliesController
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
+from .sync_api.controller import SyncController
 
 log = logging.getLogger("hearthside")
 
@@ -49,7 +50,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     content = load_content(settings.content_dir)
     state = State({"settings": settings, "db": store, "content": content})
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController, ContentController]
+    route_handlers: list = [
+        get_health,
+        AuthController,
+        AccountsController,
+        FamiliesController,
+        ContentController,
+        SyncController,
+    ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(

@@ -329,3 +329,54 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations(name="sync_0001_device_sequences_ops_quarantine")
+def sync_device_sequences_ops_quarantine(db: sqlite_utils.Database) -> None:
+    """Push bookkeeping: each device's last received ``client_seq`` (gap-free sequences),
+    every op id received with the answer given (so a replay is answered, not re-applied),
+    and rejected ops kept for an admin (the op itself encrypted: it may hold personal data)."""
+    run_script(
+        db,
+        """
+CREATE TABLE sync_devices (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    last_client_seq INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sync_ops (
+    op_id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL,
+    user_id TEXT,
+    device_id TEXT,
+    client_id TEXT,
+    client_seq INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('applied', 'conflict', 'rejected')),
+    version INTEGER,
+    field_version INTEGER,
+    conflict_id TEXT,
+    reason TEXT,
+    received_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sync_ops_device ON sync_ops(device_id, client_seq);
+
+CREATE TABLE sync_quarantine (
+    id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL,
+    op_id TEXT,
+    client_seq INTEGER,
+    user_id TEXT,
+    device_id TEXT,
+    client_id TEXT,
+    entity TEXT,
+    entity_id TEXT,
+    family_id TEXT,
+    reason TEXT NOT NULL,
+    op TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sync_quarantine_agency ON sync_quarantine(agency_id, received_at);
+""",
+    )
+

@@ -1,0 +1,92 @@
+"""Sync endpoints: push, pull and the admin's view of quarantined ops (docs/sync.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from sync import pull as pull_mod
+from sync import push as push_mod
+from sync.protocol import PullResponse, PushResponse, QuarantineRead, WipeResponse
+
+from .. import audit
+from ..access import Principal, require_role
+from ..storage.db import Database
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]
+
+    @post("/push", status_code=200, opt={"allow_revoked_device": True})
+    async def push_ops(self, request: Request, store: Database, principal: Principal) -> PushResponse:
+        """Push a batch of ops (`{"ops": [...]}`, see docs/sync.md). Answered only after the
+        batch's transaction has committed; each op is applied, duplicate, conflict or
+        rejected (quarantined). A gap in client_seq is a 409 `client-seq-gap` with
+        `expected`. A revoked device may still push what it holds."""
+        body = await request.body()
+        revoked = bool(request.auth)
+
+        def work() -> PushResponse:
+            with store.write() as db:
+                return push_mod.push(db, store.keyring, principal, body, revoked=revoked)
+
+        return await anyio.to_thread.run_sync(work)
+
+    @get("/pull", opt={"allow_revoked_device": True}, sync_to_thread=True)
+    def pull_changes(
+        self,
+        request: Request,
+        store: Database,
+        principal: Principal,
+        cursor: int = Parameter(ge=0, default=0, description="Last next_cursor received; 0 from the start."),
+        limit: int = Parameter(ge=1, le=pull_mod.MAX_LIMIT, default=pull_mod.DEFAULT_LIMIT),
+        holding_seq: int | None = Parameter(
+            ge=0, default=None, description="Highest client_seq this device ever assigned (needed for a wipe)."
+        ),
+    ) -> PullResponse | WipeResponse:
+        """Changes after the cursor for the families you may see, open conflicts, and
+        purge / backfill / upload / wipe instructions."""
+        revoked = bool(request.auth)
+        with store.read() as db:
+            answer = pull_mod.pull(db, store.keyring, principal, cursor, limit, holding_seq=holding_seq,
+                                   revoked=revoked)
+        with store.write() as db:
+            push_mod.mark_synced(db, principal.device_id)
+            if isinstance(answer, WipeResponse):
+                audit.record(db, "device-wipe-instructed", purpose="device revoked", entity="device",
+                             entity_id=principal.device_id, **audit.by(principal))
+            elif answer.changes:
+                audit.record(db, "sync-pull", purpose="sync", detail={"changes": len(answer.changes)},
+                             **audit.by(principal))
+        return answer
+
+    @get("/quarantine", sync_to_thread=True)
+    def list_quarantine(
+        self, store: Database, principal: Principal, limit: int = Parameter(ge=1, le=1000, default=200)
+    ) -> list[QuarantineRead]:
+        """Rejected ops of your agency, newest first (admins only)."""
+        require_role(principal, "admin")
+        with store.read() as db:
+            rows = list(db.query(
+                "SELECT * FROM sync_quarantine WHERE agency_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
+                [principal.agency_id, limit],
+            ))
+            return [_quarantine_read(store, r) for r in rows]
+
+
+def _quarantine_read(store: Database, row: dict[str, Any]) -> QuarantineRead:
+    raw = store.keyring.decrypt(row["op"], f"sync_quarantine/{row['id']}/op")
+    try:
+        op: Any = json.loads(raw)
+    except ValueError:
+        op = raw.decode(errors="replace")
+    return QuarantineRead(
+        id=row["id"], op_id=row["op_id"], client_seq=row["client_seq"], device_id=row["device_id"],
+        user_id=row["user_id"], client_id=row["client_id"], entity=row["entity"], entity_id=row["entity_id"],
+        family_id=row["family_id"], reason=row["reason"], received_at=row["received_at"], op=op,
+    )

@@ -1,0 +1,170 @@
+"""Pull: the change log after a cursor, filtered to what the user may see now, plus the
+open conflicts of their families and the caseload instructions (purge / backfill / wipe).
+
+The cursor is ``change_log.seq``, assigned inside the write transaction; SQLite has one
+writer at a time, so a reader never sees a later seq committed before an earlier one and
+paging by it cannot skip a change. Caseload instructions are worked out from the log too
+(allocation and family changes in the page's seq range), not from per-device state: a
+page fetched twice, or a reply lost on the way, gives the same instructions again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from server.access import Principal, family_condition
+from server.storage import records
+from server.storage.crypto import Keyring
+from server.storage.records import ENTITIES
+
+from .hlc import server_clock
+from .protocol import (
+    BackfillInstruction,
+    Candidate,
+    Change,
+    ConflictRead,
+    Instruction,
+    PullResponse,
+    PurgeInstruction,
+    UploadInstruction,
+    WipeInstruction,
+    WipeResponse,
+)
+from .push import last_client_seq
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+
+
+def pull(
+    db: sqlite_utils.Database,
+    keyring: Keyring,
+    p: Principal,
+    cursor: int,
+    limit: int = DEFAULT_LIMIT,
+    *,
+    holding_seq: int | None = None,
+    revoked: bool = False,
+) -> PullResponse | WipeResponse:
+    """Answer one pull inside the caller's read transaction."""
+    if revoked:
+        return revoked_answer(db, p, cursor, holding_seq)
+    limit = max(1, min(limit, MAX_LIMIT))
+    cond, params = family_condition(p, "family_id")
+    rows = list(db.query(
+        "SELECT seq, entity, entity_id, family_id, version, op, changes FROM change_log"
+        f" WHERE agency_id = ? AND seq > ? AND {cond} ORDER BY seq LIMIT ?",
+        [p.agency_id, cursor, *params, limit + 1],
+    ))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if has_more:
+        next_cursor = int(rows[-1]["seq"])
+    else:
+        high = next(db.query("SELECT COALESCE(MAX(seq), 0) AS high FROM change_log"))["high"]
+        next_cursor = max(cursor, int(high))
+    changes = [_change(keyring, r) for r in rows]
+    instructions: list[Instruction] = []
+    if cursor > 0 and next_cursor > cursor:
+        instructions, backfill = caseload_changes(db, keyring, p, cursor, next_cursor)
+        changes.extend(backfill)
+    return PullResponse(
+        changes=changes,
+        next_cursor=next_cursor,
+        has_more=has_more,
+        conflicts=open_conflicts(db, keyring, p),
+        instructions=instructions,
+        server_hlc=server_clock.now(),
+    )
+
+
+def revoked_answer(db: sqlite_utils.Database, p: Principal, cursor: int, holding_seq: int | None):
+    """A revoked device is told to wipe only once the server holds every op it declared;
+    until then, to upload. Without a declaration it is never told to wipe."""
+    received = last_client_seq(db, p.device_id)
+    if holding_seq is not None and holding_seq <= received:
+        return WipeResponse(instructions=[WipeInstruction()])
+    return PullResponse(changes=[], next_cursor=cursor, has_more=False, conflicts=[],
+                        instructions=[UploadInstruction(last_client_seq=received)], server_hlc=server_clock.now())
+
+
+def _change(keyring: Keyring, row: dict[str, Any]) -> Change:
+    values = records.decode_changes(keyring, row) if row["op"] != "delete" else {}
+    values.pop("family_id", None)
+    version = int(row["version"])
+    return Change(seq=int(row["seq"]), entity=row["entity"], entity_id=row["entity_id"], family_id=row["family_id"],
+                  version=version, op=row["op"], values=values, field_versions={k: version for k in values})
+
+
+def _visible(db: sqlite_utils.Database, p: Principal, family_id: str) -> bool:
+    cond, params = family_condition(p, "id")
+    return bool(list(db.query(f"SELECT 1 FROM families WHERE id = ? AND deleted = 0 AND {cond}",
+                              [family_id, *params])))
+
+
+def caseload_changes(
+    db: sqlite_utils.Database, keyring: Keyring, p: Principal, after: int, upto: int
+) -> tuple[list[Instruction], list[Change]]:
+    """Purge / backfill for families whose visibility to ``p`` changed in (after, upto]."""
+    events: dict[str, int] = {}  # family id -> seq of its latest visibility event in range
+    if p.role == "practitioner":
+        rows = db.query(
+            "SELECT c.family_id, MAX(c.seq) AS seq FROM change_log c JOIN allocations a ON a.id = c.entity_id"
+            " WHERE c.agency_id = ? AND c.seq > ? AND c.seq <= ? AND c.entity = 'allocation'"
+            " AND a.practitioner_id = ? GROUP BY c.family_id",
+            [p.agency_id, after, upto, p.user_id],
+        )
+        events.update({r["family_id"]: r["seq"] for r in rows})
+    elif p.role == "supervisor":
+        for r in db.query(
+            "SELECT * FROM change_log WHERE agency_id = ? AND seq > ? AND seq <= ? AND entity = 'family'"
+            " AND op = 'update'", [p.agency_id, after, upto]
+        ):
+            if "team_id" in records.decode_changes(keyring, r):
+                events[r["family_id"]] = max(events.get(r["family_id"], 0), r["seq"])
+    deleted = {r["family_id"]: r["seq"] for r in db.query(
+        "SELECT family_id, MAX(seq) AS seq FROM change_log WHERE agency_id = ? AND seq > ? AND seq <= ?"
+        " AND entity = 'family' AND op = 'delete' GROUP BY family_id", [p.agency_id, after, upto])}
+    instructions: list[Instruction] = []
+    backfill: list[Change] = []
+    for family_id in sorted(set(events) | set(deleted)):
+        if family_id not in deleted and _visible(db, p, family_id):
+            first = next(db.query("SELECT MIN(seq) AS s FROM change_log WHERE family_id = ?", [family_id]))["s"]
+            if first is not None and first > after:
+                continue  # all of its history is after the cursor: this pull delivers it all
+            instructions.append(BackfillInstruction(family_id=family_id))
+            backfill.extend(snapshot(db, keyring, family_id, events[family_id]))
+        else:
+            instructions.append(PurgeInstruction(family_id=family_id))
+    return instructions, backfill
+
+
+def snapshot(db: sqlite_utils.Database, keyring: Keyring, family_id: str, seq: int) -> list[Change]:
+    """A family's live records as backfill changes (full values, per-field versions)."""
+    out: list[Change] = []
+    for entity in ENTITIES.values():
+        where = "id = ?" if entity.name == "family" else "family_id = ?"
+        for row in records.find(db, keyring, entity.name, where, [family_id], order_by="created_at, id"):
+            meta = row["field_meta"]
+            out.append(Change(
+                seq=seq, entity=entity.name, entity_id=row["id"], family_id=family_id, version=int(row["version"]),
+                op="insert", values={f: row.get(f) for f in entity.fields},
+                field_versions={f: int((meta.get(f) or {}).get("v", 0)) for f in entity.fields}, backfill=True,
+            ))
+    return out
+
+
+def open_conflicts(db: sqlite_utils.Database, keyring: Keyring, p: Principal) -> list[ConflictRead]:
+    cond, params = family_condition(p, "family_id")
+    out = []
+    for c in records.find(db, keyring, "conflict", f"status = 'open' AND agency_id = ? AND {cond}",
+                          [p.agency_id, *params], order_by="created_at, id"):
+        candidates = [Candidate(**{k: v for k, v in cand.items() if k in Candidate.__struct_fields__})
+                      for cand in c["candidates"] or []]
+        provisional = max(candidates, key=lambda x: x.hlc or "").value if candidates else None
+        out.append(ConflictRead(id=c["id"], family_id=c["family_id"], entity=c["entity"], entity_id=c["entity_id"],
+                                field=c["field"], status=c["status"], provisional=provisional,
+                                candidates=candidates, version=int(c["version"])))
+    return out
