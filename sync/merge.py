@@ -487,7 +487,7 @@ class Batch:
         open_conflict = self._open_conflict(entity.name, current["id"], name)
         row_version = int(current["version"])
         if value == current_value:
-            return _Outcome("applied", version=row_version, field_version=field_version)
+            return _Outcome("applied", version=row_version, field_version=field_version, reason="unchanged")
         if name in entity.monotonic and open_conflict is None:
             order = entity.monotonic[name]
             new_rank = records.rank(order, value)
@@ -557,6 +557,19 @@ class Batch:
                 "entity": entity.name, "entity_id": current["id"], "field": name, "candidates": candidates,
                 "status": "open"}, self._actor(op))
         provisional = max(candidates, key=lambda c: c["hlc"] or "")
+        if all(c["value"] == provisional["value"] for c in candidates):
+            # The writers now agree (one changed their mind): nothing is left for a person.
+            a = self.writer.actor
+            records.update(self.db, self.keyring, "conflict", conflict_id, {
+                "status": "resolved", "resolution": {"value": value, "agreed": True, "hlc": op.hlc},
+                "resolved_by": a.user_id or a.client_id, "resolved_at": now_iso()}, self._actor(op))
+            if value != current.get(name):
+                outcome = self._write(op, entity, current, name, value)
+            else:
+                outcome = _Outcome(version=int(current["version"]), field_version=int(meta.get("v", 0)))
+            outcome.conflict_id = conflict_id
+            outcome.reason = "the competing writers now agree"
+            return outcome
         if provisional["value"] != current.get(name):
             outcome = self._write(op, entity, current, name, provisional["value"])
         else:
