@@ -13,6 +13,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from .accounts.controller import AccountsController, AuthController
+from .agency.controller import AgencyAdminController, AgencyApiController
+from .agency.webhooks import webhook_lifespan
 from .auth.middleware import TokenAuthMiddleware
 from .deps import dependencies
 from .errors import exception_handlers
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = open_store(settings)
     state = State({"settings": settings, "db": store})
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController]
+    route_handlers: list = [
+        get_health, AuthController, AccountsController, FamiliesController, AgencyApiController, AgencyAdminController,
+    ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(
@@ -71,5 +75,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
         on_shutdown=[lambda: store.close()],
+        lifespan=[webhook_lifespan],
         debug=False,
     )
