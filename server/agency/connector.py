@@ -11,7 +11,8 @@ Exactly once, across crashes:
 A crash between any two steps repeats at most a fetch; it never loses or duplicates a file.
 
 Layout of OUT: ``batches/<cursor>/`` holding ``<ResourceType>.ndjson`` (FHIR),
-``<item type>.ndjson`` (JSON) or ``<item type>.csv`` (CSV); ``.hearthside/state.json``
+``<item type>.ndjson`` (JSON) or ``<item type>.csv`` (CSV), and ``_items.txt`` (the feed
+items the batch files, ``type/id/version`` a line); ``.hearthside/state.json``
 (cursor) and ``.hearthside/acked.txt``.
 """
 
@@ -30,6 +31,9 @@ import httpx
 
 FEED_ITEM_SYSTEM = "urn:hearthside:fhir:feed-item"
 ACK_CHUNK = 500
+# Each batch lists the feed items it files: an item whose resources were all on disk
+# already (a Patient sent earlier with its family) is filed by that listing alone.
+MANIFEST = "_items.txt"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -96,6 +100,9 @@ class Connector:
             if batch.name.startswith("."):
                 continue  # an unfinished batch from a crash: never renamed, so never filed
             for f in batch.iterdir():
+                if f.name == MANIFEST:
+                    items.update(f.read_text().split())
+                    continue
                 for rec in self._read_file(f):
                     r_key, i_keys = self._keys(rec)
                     records.add(r_key)
@@ -153,7 +160,7 @@ class Connector:
             records = body["items"]
         return records, int(r.headers["Hearthside-Next-Cursor"]), r.headers["Hearthside-Has-More"] == "true"
 
-    def write_batch(self, name: str, records: list[dict[str, Any]]) -> None:
+    def write_batch(self, name: str, records: list[dict[str, Any]], items: list[str]) -> None:
         groups: dict[str, list[dict[str, Any]]] = {}
         for rec in records:
             groups.setdefault(rec["resourceType"] if self.fmt == "fhir" else rec["type"], []).append(rec)
@@ -183,6 +190,10 @@ class Connector:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+        with open(tmp / MANIFEST, "w") as fh:
+            fh.write("".join(k + "\n" for k in items))
+            fh.flush()
+            os.fsync(fh.fileno())
         _fsync_dir(tmp)
         os.replace(tmp, final)
         _fsync_dir(self.batches)
@@ -204,14 +215,14 @@ class Connector:
                     seen.add(r_key)
                     fresh.append(rec)
                 items.extend(k for k in i_keys if k not in filed)
-            if fresh:
-                self.write_batch(f"{next_cursor:012d}", fresh)
+            items = sorted(set(items))
+            if fresh or items:
+                self.write_batch(f"{next_cursor:012d}", fresh, items)
                 stats["written"] += len(fresh)
             self.pages_written += 1
             self._maybe_crash("after-write")
             self.save_cursor(next_cursor)
             self._maybe_crash("after-cursor")
-            items = sorted(set(items))
             filed.update(items)
             self.ack(items)
             stats["acknowledged"] += len(items)

@@ -226,7 +226,7 @@ class _Builder:
     def related_person(self, p: dict[str, Any], family: dict[str, Any], rels: list[dict[str, Any]],
                        by_id: dict[str, dict[str, Any]], children: list[dict[str, Any]]) -> dict[str, Any] | None:
         mine = [r for r in rels if r["adult_id"] == p["id"] and not r.get("deleted")]
-        child_id = next((r["child_id"] for r in mine if r["child_id"] in by_id), None)
+        child_id = next((r["child_id"] for r in mine), None)
         child_id = child_id or (children[0]["id"] if children else None)
         if child_id is None:
             return None  # RelatedPerson needs a patient; the JSON feed still carries this person
@@ -286,8 +286,13 @@ class _Builder:
             person = {**data, "external_ids": item.get("external_ids", []), "deleted": item["deleted"]}
             # the person's own relationships are enough to name the patient they relate to
             self.people(family, [person], data.get("relationships", []), {person["id"]: tag})
-            if ("Patient", person["id"]) not in self.resources and ("RelatedPerson", person["id"]) not in self.resources:
-                self.add(self.group(family, []), tag)
+            # Made already for an earlier item of this page, or not representable alone
+            # (an adult with no child to relate to): the tag goes where the person is.
+            for kind in ("Patient", "RelatedPerson", "Group"):
+                key = (kind, person["id"] if kind != "Group" else family["id"])
+                if key in self.resources:
+                    self.add(self.resources[key], tag)
+                    break
             return
         by_id = self.people(family, data.get("people", []), data.get("relationships", []))
         if kind == "visit":
