@@ -132,6 +132,9 @@ def deliveries(db: sqlite_utils.Database, agency_id: str) -> list[dict[str, Any]
 async def webhook_lifespan(app: Any):
     """Runs the notifier beside the server: enqueue, then deliver what is due."""
     store: Database = app.state.db
+    if INTERVAL_SECONDS <= 0:  # HEARTHSIDE_WEBHOOK_INTERVAL_SECONDS=0 turns the notifier off
+        yield
+        return
 
     def tick() -> None:
         with store.write() as db:
@@ -140,11 +143,11 @@ async def webhook_lifespan(app: Any):
 
     async def loop() -> None:
         while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
             try:
                 await asyncio.to_thread(tick)
             except Exception as exc:  # keep notifying; no record content is in these errors
                 log.warning("webhook round failed: %s", type(exc).__name__)
-            await asyncio.sleep(INTERVAL_SECONDS)
 
     task = asyncio.create_task(loop())
     try:
