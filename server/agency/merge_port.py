@@ -1,12 +1,16 @@
 """The one call through which agency write-back reaches the records: the sync merge.
 
 Write-back builds the same ops a phone pushes (SYNC-CONTRACT v1: ``create`` with values,
-``set`` with ``field``, ``value``, ``base_version``, ``hlc``) and hands them to
-``apply_ops``. Until the sync engineer's ``sync/merge.py`` is merged this module holds a
-stand-in with the contract's semantics (base matches -> apply; same value -> no-op;
-monotonic fields move forward; otherwise a conflict record with every competing value,
-the newest by HLC shown provisionally). At merge, ``apply_ops`` below becomes
-``from sync.merge import apply_ops`` (adapting the result shape if it differs).
+``set`` with ``field``, ``value``, ``base_version``) and hands them to ``apply_ops`` here,
+which passes them to ``sync.merge.apply_ops`` — the merge the phones' pushes use — as its
+``CreateOp`` / ``SetOp`` Structs (made by ``sync.merge.make_create`` / ``make_set``, stamped
+by the server's HLC), and answers each op as a dict (status, version, conflict_id, reason,
+field).
+
+Where ``sync.merge`` is not installed (this branch before the sync branch is merged) a
+stand-in with the contract's semantics is used: base matches -> apply; same value ->
+no-op; monotonic fields move forward; otherwise a conflict record with every competing
+value, the newest by HLC shown provisionally.
 """
 
 from __future__ import annotations
@@ -60,7 +64,38 @@ def _conflict(db, keyring, actor: Actor, entity: str, row: dict[str, Any], fld: 
     return conflict_id
 
 
+try:  # the sync engineer's merge, once merged
+    from sync import merge as _sync_merge  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on what is merged
+    _sync_merge = None
+
+
 def apply_ops(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if _sync_merge is not None and hasattr(_sync_merge, "make_set"):
+        return _via_sync(db, keyring, actor, ops)
+    return _stand_in(db, keyring, actor, ops)
+
+
+def _via_sync(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    structs = []
+    for op in ops:
+        family_id = op["entity_id"] if op["entity"] == "family" else op["family_id"]
+        if op["type"] == "create":
+            structs.append(_sync_merge.make_create(op["entity"], op["entity_id"], family_id, op["values"]))
+        else:
+            struct = _sync_merge.make_set(op["entity"], op["entity_id"], family_id, op["field"], op["value"],
+                                          op["base_version"])
+            if op.get("hlc") and actor.device_id:  # a phone's own edit keeps the clock it was made with
+                import msgspec
+
+                struct = msgspec.structs.replace(struct, hlc=op["hlc"], op_id=op.get("op_id") or struct.op_id)
+            structs.append(struct)
+    results = _sync_merge.apply_ops(db, keyring, actor, structs)
+    return [{"op_id": r.op_id, "status": r.status, "version": r.version, "conflict_id": r.conflict_id,
+             "reason": r.reason, "field": op.get("field")} for r, op in zip(results, ops)]
+
+
+def _stand_in(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     results = []
     for op in ops:
         entity = records.ENTITIES[op["entity"]]
@@ -79,7 +114,7 @@ def apply_ops(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, ops: li
                 continue
             sets = [{"type": "set", "op_id": op.get("op_id"), "entity": op["entity"], "entity_id": op["entity_id"],
                      "field": f, "value": v, "base_version": 0} for f, v in op["values"].items()]
-            results.extend(apply_ops(db, keyring, actor, sets))
+            results.extend(_stand_in(db, keyring, actor, sets))
             continue
         fld, value = op["field"], op["value"]
         if row is None or row["deleted"]:
@@ -98,7 +133,10 @@ def apply_ops(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, ops: li
                     res.update(status="rejected", reason="not a known state")
                     results.append(res)
                     continue
-            if op["base_version"] == fv or forward:
+            open_conflict = bool(records.find(
+                db, keyring, "conflict", "entity = ? AND entity_id = ? AND field = ? AND status = 'open'",
+                [op["entity"], row["id"], fld]))
+            if (op["base_version"] == fv and not open_conflict) or forward:
                 res["version"] = records.update(db, keyring, op["entity"], row["id"], {fld: value}, actor)
             elif fld in entity.monotonic:
                 res.update(status="duplicate", version=row["version"])  # a step back is already superseded

@@ -146,34 +146,55 @@ def test_stale_write_back_gets_409_with_current_values_and_conflicting_fields(cl
 
 
 def test_core_and_practitioner_editing_one_family_merge_fields_and_conflict_on_the_same_field(client, store, world):
-    """The core system updates the address while a practitioner, offline, edits the same
-    family: the phone's later push of a different field merges; its push of the same field
-    becomes a conflict that both sides can see, with both values kept."""
+    """The core system updates the family's address and the mother's language while the
+    practitioner, offline, edits the same mother: the phone's later push of a different
+    field merges; its push of the same field becomes a conflict that both sides can see,
+    with both values kept. (The phone's ops go through the same merge function as the sync
+    push endpoint.)"""
+    from server.ids import new_id
+
     _, token = make_client(store, world.agencies["A"])
     fid = world.families["own"]
-    with store.read() as db:
-        seen = records.get(db, store.keyring, "family", fid)  # what the phone pulled before going offline
+    mother = new_id()
+    with store.write() as db:
+        records.insert(db, store.keyring, "person", {"id": mother, "agency_id": world.agencies["A"], "family_id": fid,
+                                                     "role": "mother", "given_name": "Maja", "language": "English"})
+    with store.read() as db:  # what the phone pulled before going offline
+        seen = records.get(db, store.keyring, "person", mother)
     base = {f: int(m["v"]) for f, m in seen["field_meta"].items()}
-    r = client.patch(f"/api/agency/v1/families/{fid}", headers={**bearer(token), "If-Match": f'"{seen["version"]}"'},
+    fam = client.get(f"/api/agency/v1/families/{fid}", headers=bearer(token)).json()
+    r = client.patch(f"/api/agency/v1/families/{fid}", headers={**bearer(token), "If-Match": f'"{fam["version"]}"'},
                      json={"address": "10 Core Street"})
     assert r.status_code == 200
-    phone = Actor(user_id=world.users["prac_a1"], device_id="dev-1", hlc="000000000000500-00000-dev-1")
-    with store.write() as db:  # the phone's push, through the same merge
+    r = client.patch(f"/api/agency/v1/families/{fid}/persons/{mother}",
+                     headers={**bearer(token), "If-Match": f'"{seen["version"]}"'}, json={"language": "Polish"})
+    assert r.status_code == 200 and r.json()["language"] == "Polish"
+
+    phone = Actor(user_id=world.users["prac_a1"], device_id=new_id(), hlc="000000000000500-00000-dev")
+    with store.write() as db:
         results = apply_ops(db, store.keyring, phone, [
-            {"type": "set", "op_id": "o1", "entity": "family", "entity_id": fid, "family_id": fid,
-             "field": "phone", "value": "07700 900123", "base_version": base["phone"] if "phone" in base else 0,
-             "hlc": phone.hlc},
-            {"type": "set", "op_id": "o2", "entity": "family", "entity_id": fid, "family_id": fid,
-             "field": "address", "value": "10 Phone Street", "base_version": base["address"], "hlc": phone.hlc}])
+            {"type": "set", "op_id": new_id(), "entity": "person", "entity_id": mother, "family_id": fid,
+             "field": "interpreter_needed", "value": True, "base_version": base["interpreter_needed"] if
+             "interpreter_needed" in base else 0, "hlc": phone.hlc},
+            {"type": "set", "op_id": new_id(), "entity": "person", "entity_id": mother, "family_id": fid,
+             "field": "language", "value": "Ukrainian", "base_version": base["language"], "hlc": phone.hlc}])
     assert [x["status"] for x in results] == ["applied", "conflict"]
+
     fam = client.get(f"/api/agency/v1/families/{fid}", headers=bearer(token)).json()
-    assert fam["phone"] == "07700 900123"
-    conflict = fam["conflicts"][0]
-    assert conflict["field"] == "address"
-    assert {c["value"] for c in conflict["candidates"]} == {"10 Core Street", "10 Phone Street"}
-    # The core system sees it in its feed too; the practitioner's side reads the same record.
+    assert fam["address"] == "10 Core Street"
+    person = next(p for p in fam["persons"] if p["id"] == mother)
+    assert person["interpreter_needed"] is True
+    conflict = next(c for c in fam["conflicts"] if c["entity_id"] == mother)
+    assert conflict["field"] == "language"
+    assert {c["value"] for c in conflict["candidates"]} == {"Polish", "Ukrainian"}
+    assert person["language"] in ("Polish", "Ukrainian")  # provisional until a person decides
     items = [i for p in feed_all(client, token) for i in p["items"]]
     assert any(i["type"] == "conflict" and i["id"] == conflict["id"] for i in items)
-    with store.read() as db:
+    with store.read() as db:  # what the practitioner's pull reads: the same open conflict
         visible = records.find(db, store.keyring, "conflict", "family_id = ? AND status = 'open'", [fid])
     assert [c["id"] for c in visible] == [conflict["id"]]
+
+    # The core system, now stale on the same field, is told so (409) rather than overwriting.
+    r = client.patch(f"/api/agency/v1/families/{fid}/persons/{mother}",
+                     headers={**bearer(token), "If-Match": f'"{seen["version"] + 1}"'}, json={"language": "French"})
+    assert r.status_code == 409 and r.json()["conflicting_fields"] == ["language"]
