@@ -8,7 +8,9 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from .. import audit
 from ..access import Principal, require_role
+from ..clock import now_iso
 from ..errors import InvalidInput, FieldError
 from ..storage.db import Database
 from . import acks as acks_service
@@ -61,8 +63,12 @@ class AgencyApiController(Controller):
         format: Annotated[str, Parameter(pattern="^(json|fhir)$")] = "json",
     ) -> Response:
         """Completed records after ``cursor``, in change order (see docs/integration.md)."""
-        with store.read() as db:
+        with store.write() as db:  # a write: what a core system took is audited
             page = read_feed(db, store.keyring, client.agency_id, cursor, limit)
+            audit.record(db, "agency-feed-read", agency_id=client.agency_id, client_id=client.client_id,
+                         purpose="core system import",
+                         detail={"cursor": cursor, "next_cursor": page.next_cursor, "items": len(page.items)})
+            db.execute("UPDATE integration_clients SET last_used_at = ? WHERE id = ?", [now_iso(), client.client_id])
         headers = {"Hearthside-Next-Cursor": str(page.next_cursor),
                    "Hearthside-Has-More": "true" if page.has_more else "false"}
         if format == "fhir":

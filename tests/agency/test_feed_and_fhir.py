@@ -161,3 +161,24 @@ def test_the_r4_check_itself_refuses_wrong_structure_and_codes():
                               "class": {"code": "HH"}})
     assert resource_problems({"resourceType": "Observation", "id": "x", "status": "final", "code": {"text": "t"},
                               "valueText": "R5-only element"})
+
+
+def test_bad_feed_parameters_get_a_problem_with_field_detail(client, store, world):
+    _, token = make_client(store, world.agencies["A"])
+    for params in ({"cursor": -1}, {"limit": 0}, {"limit": 100000}, {"format": "xml"}, {"cursor": "abc"}):
+        r = client.get("/api/agency/v1/feed", params=params, headers=bearer(token))
+        assert r.status_code == 400, params
+        assert r.headers["content-type"].startswith("application/problem+json")
+        # (the foundation names the source "ParamType.QUERY.<name>"; reported to the lead)
+        assert r.json()["errors"][0]["field"].endswith("." + next(iter(params))), r.json()
+
+
+def test_every_feed_read_is_audited_without_personal_data(client, store, world):
+    _, token = make_client(store, world.agencies["A"])
+    visit(store, world)
+    feed_all(client, token)
+    with store.read() as db:
+        rows = list(db.query("SELECT * FROM audit_events WHERE action = 'agency-feed-read'"))
+        last_used = next(db.query("SELECT last_used_at FROM integration_clients"))["last_used_at"]
+    assert rows and rows[0]["client_id"] and last_used
+    assert CHILD_WORDS not in str(rows) and "Sentinel" not in str(rows)

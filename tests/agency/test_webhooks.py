@@ -77,3 +77,30 @@ def test_webhook_notice_is_signed_retried_with_backoff_and_every_attempt_recorde
             assert client.get("/api/v1/admin/agency/webhooks", headers=other).json() == []
     finally:
         receiver.close()
+
+
+def test_a_running_server_notifies_its_webhook_clients_by_itself(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO, LiveServer
+
+    receiver = Receiver([])
+    server = LiveServer(tmp_path / "data", env={"HEARTHSIDE_WEBHOOK_INTERVAL_SECONDS": "0.5"}).start()
+    try:
+        made = subprocess.run(
+            [sys.executable, "-m", "server", "agency", "create-client", "--agency", "Demo Health Visiting Service",
+             "--name", "Mosaic", "--webhook-url", receiver.url, "--data-dir", str(server.data_dir)],
+            cwd=REPO, capture_output=True, text=True, timeout=120)
+        secret = made.stdout.split("webhook_secret: ")[1].split()[0]
+        deadline = time.monotonic() + 60
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert receiver.requests, "no notice arrived"
+        headers, body = receiver.requests[0]
+        assert webhooks.verify(secret, headers["Hearthside-Signature"], body, now=int(time.time()))
+        assert json.loads(body)["up_to_cursor"] > 0
+    finally:
+        server.stop()
+        receiver.close()
