@@ -182,3 +182,22 @@ def test_every_feed_read_is_audited_without_personal_data(client, store, world):
         last_used = next(db.query("SELECT last_used_at FROM integration_clients"))["last_used_at"]
     assert rows and rows[0]["client_id"] and last_used
     assert CHILD_WORDS not in str(rows) and "Sentinel" not in str(rows)
+
+
+def test_the_demo_data_as_fhir_validates_and_cites_only_real_questionnaire_items(client, store):
+    from server.demo import AGENCY, seed_demo
+
+    seed_demo(store)
+    with store.read() as db:
+        agency_id = next(db.query("SELECT id FROM agencies WHERE name = ?", [AGENCY]))["id"]
+    _, token = make_client(store, agency_id)
+    qbundle = client.get("/api/agency/v1/fhir/Questionnaire", headers=bearer(token)).json()
+    questionnaires = {f"{e['resource']['url']}|{e['resource']['version']}": e["resource"] for e in qbundle["entry"]}
+    bundles = feed_all(client, token, fmt="fhir", limit=25)
+    assert sum(len(b.get("entry", [])) for b in bundles) > 20
+    for b in bundles:
+        assert bundle_problems(b) == []
+        for e in b.get("entry", []):
+            r = e["resource"]
+            if r["resourceType"] == "QuestionnaireResponse":
+                assert set(response_link_ids(r)) <= questionnaire_link_ids(questionnaires[r["questionnaire"]])
