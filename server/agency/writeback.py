@@ -202,9 +202,9 @@ def write(
                                errors=[FieldError(f"body.{f}", "required") for f in missing])
         if entity == "family":
             values.setdefault("status", "active")
-        apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": entity, "entity_id": row_id,
-                                        "agency_id": client.agency_id, "family_id": family_id, "values": values,
-                                        "hlc": actor.hlc}])
+        _refused(apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": entity,
+                                                 "entity_id": row_id, "agency_id": client.agency_id,
+                                                 "family_id": family_id, "values": values, "hlc": actor.hlc}]))
         _after_write(db, keyring, client, entity, row_id, values, body)
         row = records.get(db, keyring, entity, row_id)
         assert row is not None
@@ -251,6 +251,14 @@ def write(
             "current": current,
         }, row["version"])
     return WriteResult(200, current, row["version"])
+
+
+def _refused(results: list[dict[str, Any]]) -> None:
+    """A create the merge would not apply: nothing is kept (the transaction rolls back)."""
+    bad = [r for r in results if r["status"] not in ("applied", "duplicate")]
+    if bad:
+        raise InvalidInput("The record could not be created.",
+                           errors=[FieldError("body", r.get("reason") or r["status"]) for r in bad])
 
 
 def _before(existing: dict[str, Any], fld: str) -> Any:
@@ -300,10 +308,10 @@ def allocate(db, keyring, client: AgencyClient, family_id: str, practitioner_id:
             raise NotFound("That practitioner is not allocated to this family.")
         allocation_id = new_id()
         actor = actor_of(client)
-        apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": "allocation",
-                                        "entity_id": allocation_id, "agency_id": client.agency_id,
-                                        "family_id": family_id, "hlc": actor.hlc,
-                                        "values": {"practitioner_id": practitioner_id, "active": True}}])
+        _refused(apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": "allocation",
+                                                 "entity_id": allocation_id, "agency_id": client.agency_id,
+                                                 "family_id": family_id, "hlc": actor.hlc,
+                                                 "values": {"practitioner_id": practitioner_id, "active": True}}]))
         row = records.get(db, keyring, "allocation", allocation_id)
         assert row is not None
         _after_write(db, keyring, client, "allocation", allocation_id, {"active": True}, body)
