@@ -3,7 +3,8 @@
 Each feed item is one record a core system files: a signed visit (with its checklist
 responses, the observations made during it and the people it concerns), an observation
 added later, an addendum, a flag (with its decision), a follow-up, a family or person
-(their details as they now stand) or a conflict on family details. An item is emitted
+(their details as they now stand), a relationship between an adult and a child, an
+allocation of a practitioner, or a conflict on family details. An item is emitted
 at the change-log entry that made its current version, so one page never repeats an item
 and an item that changes again appears again, later, with a higher version.
 
@@ -23,7 +24,8 @@ from ..storage.crypto import Keyring
 from . import external_ids
 
 FAMILY_DETAIL_ENTITIES = ("family", "person", "relationship", "allocation")
-ITEM_TYPES = ("visit", "observation", "addendum", "flag", "follow_up", "family", "person", "conflict")
+ITEM_TYPES = ("visit", "observation", "addendum", "flag", "follow_up", "family", "person", "relationship",
+              "allocation", "conflict")
 _SCAN = 500
 
 
@@ -67,7 +69,7 @@ class _Ctx:
 
 def _keys_for(ctx: _Ctx, entry: dict[str, Any]) -> list[tuple[str, str]]:
     entity, row_id, seq, version = entry["entity"], entry["entity_id"], entry["seq"], entry["version"]
-    if entity not in ("visit", "observation", "addendum", "flag", "follow_up", "family", "person", "conflict"):
+    if entity not in ITEM_TYPES:
         return []
     row = ctx.row(entity, row_id)
     if row is None:
@@ -158,7 +160,8 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 
 def _people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     persons = [_clean(p) for p in records.find(ctx.db, ctx.keyring, "person", "family_id = ?", [family_id])]
-    rels = [_clean(r) for r in records.find(ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id])]
+    rels = [{**_clean(r), "deleted": r["deleted"]} for r in records.find(
+        ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id], include_deleted=True)]
     ext = external_ids.of(ctx.db, ctx.keyring, "person", [p["id"] for p in persons])
     for p in persons:
         p["external_ids"] = ext.get(p["id"], [])
@@ -195,9 +198,15 @@ def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
                                                                [row["id"]])]
     elif item_type == "person":
         data["relationships"] = [
-            _clean(r) for r in records.find(ctx.db, ctx.keyring, "relationship", "adult_id = ? OR child_id = ?",
-                                            [row["id"], row["id"]])]
+            {**_clean(r), "deleted": r["deleted"]} for r in records.find(
+                ctx.db, ctx.keyring, "relationship", "adult_id = ? OR child_id = ?", [row["id"], row["id"]],
+                include_deleted=True)]
         data["family"] = _family_summary(ctx, row["family_id"])
+    elif item_type in ("relationship", "allocation"):
+        data["family"] = _family_summary(ctx, row["family_id"])
+        data["people"], data["relationships"] = _people(ctx, row["family_id"])
+        if item_type == "allocation":
+            data["practitioner"] = _staff(ctx, row["practitioner_id"])
     elif item_type in ("observation", "addendum", "flag", "follow_up"):
         data["family"] = _family_summary(ctx, row["family_id"])
         data["people"], data["relationships"] = _people(ctx, row["family_id"])

@@ -240,8 +240,13 @@ class _Builder:
             relationship.append({"coding": [{"system": f"{NS}:relationship", "code": _code(r["relationship"])}],
                                  "text": f"{r['relationship']} of {r['child_id']}"
                                  + (" (parental responsibility)" if r.get("parental_responsibility") else "")})
-        return {"resourceType": "RelatedPerson", **self._common_person(p, family),
-                "patient": _ref("Patient", child_id), "relationship": relationship}
+        out = {"resourceType": "RelatedPerson", **self._common_person(p, family),
+               "patient": _ref("Patient", child_id), "relationship": relationship}
+        # The relationships are part of this resource: its version moves when they change
+        # (tombstoned ones included, so it only ever grows).
+        all_mine = [r for r in rels if r["adult_id"] == p["id"]]
+        out["meta"]["versionId"] = str(int(p.get("version") or 0) + sum(int(r.get("version") or 0) for r in all_mine))
+        return out
 
     def group(self, family: dict[str, Any], children: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -295,6 +300,16 @@ class _Builder:
                     break
             return
         by_id = self.people(family, data.get("people", []), data.get("relationships", []))
+        if kind == "relationship":
+            # filed as the adult's RelatedPerson, which lists the relationship
+            for key in (("RelatedPerson", data["adult_id"]), ("Group", family["id"])):
+                if key in self.resources:
+                    self.add(self.resources[key], tag)
+                    break
+            return
+        if kind == "allocation":
+            self.care_team(item, data, family, tag)
+            return
         if kind == "visit":
             self.visit(item, data, family, by_id, tag)
         elif kind == "observation":
@@ -478,6 +493,19 @@ class _Builder:
             "restriction": {"period": {"end": _dt(data.get("due_at"))}},
             "executionPeriod": {"end": _dt(data.get("completed_at"))},
             "note": [{"text": data["note"]}] if data.get("note") else None,
+        }, tag)
+
+    def care_team(self, item, data, family, tag) -> None:
+        member = self.practitioner(data.get("practitioner") or {"id": data["practitioner_id"]})
+        active = bool(data.get("active")) and not item["deleted"]
+        self.add({
+            "resourceType": "CareTeam", "id": item["id"], "meta": _meta(item["version"], item["changed_at"]),
+            "identifier": _identifiers(f"{self.own}:allocation", item["id"], item.get("external_ids", [])),
+            "status": "active" if active else ("entered-in-error" if item["deleted"] else "inactive"),
+            "category": [{"coding": [{"system": f"{NS}:care-team", "code": "caseload"}],
+                          "text": "Practitioner allocated to the family"}],
+            "subject": _ref("Group", family["id"]),
+            "participant": [{"member": member}],
         }, tag)
 
     def conflict(self, item, data, family, by_id, tag) -> None:

@@ -35,6 +35,7 @@ REQUIRED_CODES: dict[tuple[str, str], set[str]] = {
     ("Patient", "gender"): {"male", "female", "other", "unknown"},
     ("RelatedPerson", "gender"): {"male", "female", "other", "unknown"},
     ("Questionnaire", "status"): {"draft", "active", "retired", "unknown"},
+    ("CareTeam", "status"): {"proposed", "active", "suspended", "inactive", "entered-in-error"},
     ("Group", "type"): {"person", "animal", "practitioner", "device", "medication", "substance"},
 }
 ITEM_TYPES = {"group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string", "text",

@@ -201,3 +201,34 @@ def test_the_demo_data_as_fhir_validates_and_cites_only_real_questionnaire_items
             r = e["resource"]
             if r["resourceType"] == "QuestionnaireResponse":
                 assert set(response_link_ids(r)) <= questionnaire_link_ids(questionnaires[r["questionnaire"]])
+
+
+def test_relationship_and_allocation_changes_reach_the_feed_as_new_versions(client, store, world):
+    from server.ids import new_id
+
+    _, token = make_client(store, world.agencies["A"])
+    fid = world.families["own"]
+    h = bearer(token)
+    carer = client.post(f"/api/agency/v1/families/{fid}/persons", headers=h,
+                        json={"role": "male-carer", "given_name": "Lee", "sex": "male"}).json()
+    first = feed_all(client, token, fmt="fhir")
+    cursor = int(first[-1]["meta"]["extension"][0]["valueInteger"])
+    before = next(e["resource"] for b in first for e in b.get("entry", [])
+                  if e["resource"]["resourceType"] == "RelatedPerson" and e["resource"]["id"] == carer["id"])
+    rel = client.post(f"/api/agency/v1/families/{fid}/relationships", headers=h,
+                      json={"id": new_id(), "adult_id": carer["id"], "child_id": world.persons["own"],
+                            "relationship": "mother's partner"}).json()
+    fam = client.get(f"/api/agency/v1/families/{fid}", headers=h).json()
+    alloc = fam["allocations"][0]
+    client.put(f"/api/agency/v1/families/{fid}/allocations/{alloc['practitioner_id']}",
+               headers={**h, "If-Match": f'"{alloc["version"]}"'}, json={"active": False})
+    r = client.get("/api/agency/v1/feed", params={"cursor": cursor, "format": "fhir"}, headers=h)
+    bundle = r.json()
+    assert bundle_problems(bundle) == []
+    resources = [e["resource"] for e in bundle["entry"]]
+    after = next(x for x in resources if x["resourceType"] == "RelatedPerson" and x["id"] == carer["id"])
+    assert int(after["meta"]["versionId"]) > int(before["meta"]["versionId"])
+    assert f"relationship/{rel['id']}/1" in {t["code"] for t in after["meta"]["tag"]}
+    assert any("mother's partner" in c.get("text", "") for c in after["relationship"])
+    team = next(x for x in resources if x["resourceType"] == "CareTeam")
+    assert team["status"] == "inactive" and team["participant"][0]["member"]["reference"].startswith("Practitioner/")
