@@ -114,7 +114,16 @@ def register(group: click.Group, data_dir_option, store_of) -> None:
     @click.option("--limit", default=100, show_default=True, type=int, help="Items per page.")
     def pull(url, token, out_dir, fmt, limit) -> None:
         """Pull the feed into files in OUT (resuming from its saved cursor), then acknowledge."""
+        import httpx
+
         from .connector import Connector
 
-        stats = Connector(url, token, out_dir, fmt, limit=limit).run()
+        try:
+            stats = Connector(url, token, out_dir, fmt, limit=limit).run()
+        except httpx.HTTPStatusError as exc:
+            raise click.ClickException(
+                f"The server answered {exc.response.status_code} to {exc.request.url.path}; nothing more was filed."
+            ) from None
+        except httpx.TransportError as exc:
+            raise click.ClickException(f"Cannot reach the server ({type(exc).__name__}); run again later.") from None
         click.echo(json.dumps(stats))

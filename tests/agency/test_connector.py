@@ -103,3 +103,18 @@ def test_connector_writes_json_and_csv_files(tmp_path):
             assert sorted(keys) == sorted(expected)
     finally:
         server.stop()
+
+
+def test_connector_with_a_revoked_token_stops_with_a_clear_message(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        made = _cli("agency", "create-client", "--agency", "Demo Health Visiting Service", "--name", "Old",
+                    "--scopes", "feed:read", data_dir=server.data_dir)
+        token = made.stdout.split("token: ")[1].split()[0]
+        client_id = made.stdout.split("client_id: ")[1].split()[0]
+        assert _cli("agency", "revoke-client", client_id, data_dir=server.data_dir).returncode == 0
+        r = _pull(server, token, tmp_path / "inbox", "json")
+        assert r.returncode == 1 and "401" in r.stderr and "Traceback" not in r.stderr
+        assert not list((tmp_path / "inbox").glob("batches/*"))
+    finally:
+        server.stop()
