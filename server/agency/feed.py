@@ -151,7 +151,7 @@ def read_feed(
 
 # -- item bodies --------------------------------------------------------------------------
 
-_DROP = {"field_meta", "agency_id", "nhs_number_index", "created_at", "updated_at", "deleted"}
+_DROP = {"field_meta", "agency_id", "nhs_number_index", "deleted"}
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
