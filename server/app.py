@@ -13,6 +13,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from .accounts.controller import AccountsController, AuthController
+from .agency.controller import AgencyAdminController, AgencyApiController
+from .agency.webhooks import webhook_lifespan
 from .auth import passwords
 from .auth.middleware import TokenAuthMiddleware
 from .content.api import ContentController
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         FamiliesController,
         ContentController,
         SyncController,
+        AgencyApiController,
+        AgencyAdminController,
     ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
@@ -86,5 +90,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
         on_shutdown=[lambda: store.close()],
+        lifespan=[webhook_lifespan],
         debug=False,
     )

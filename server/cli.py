@@ -139,6 +139,11 @@ def team_create(agency_ref: str, name: str, data_dir: Path | None) -> None:
     click.echo(team_id)
 
 
+from .agency.cli import register as _register_agency_integration  # noqa: E402
+
+_register_agency_integration(agency, data_dir_option, lambda data_dir: _store(_settings(data_dir)))
+
+
 def _agency_id(db, ref: str) -> str:
     rows = list(db.query("SELECT id FROM agencies WHERE id = ? OR name = ?", [ref, ref]))
     if len(rows) != 1:

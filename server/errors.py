@@ -117,6 +117,7 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
     for item in exc.extra or []:
         if isinstance(item, dict):
             source = item.get("source") or "body"
+            source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
             key = item.get("key")
             message = str(item.get("message", ""))
             # msgspec reports a missing or unknown member against the whole object; name

@@ -380,3 +380,68 @@ CREATE INDEX sync_quarantine_agency ON sync_quarantine(agency_id, received_at);
 """,
     )
 
+
+@migrations(name="agency_0001_integration")
+def agency_integration(db: sqlite_utils.Database) -> None:
+    """Integration clients get rotation, webhooks and a default identifier system; agencies'
+    own identifiers are mapped (encrypted, with a blind index for exact look-up); feed
+    acknowledgements and webhook deliveries are recorded."""
+    run_script(
+        db,
+        """
+ALTER TABLE integration_clients ADD COLUMN token_prefix TEXT;
+ALTER TABLE integration_clients ADD COLUMN rotated_at TEXT;
+ALTER TABLE integration_clients ADD COLUMN last_used_at TEXT;
+ALTER TABLE integration_clients ADD COLUMN webhook_url TEXT;
+ALTER TABLE integration_clients ADD COLUMN webhook_secret TEXT;
+ALTER TABLE integration_clients ADD COLUMN identifier_system TEXT;
+CREATE INDEX integration_clients_agency ON integration_clients(agency_id);
+
+CREATE TABLE external_ids (
+    id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL REFERENCES agencies(id),
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    system TEXT NOT NULL,
+    value TEXT NOT NULL,
+    value_index TEXT NOT NULL,
+    client_id TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (agency_id, entity, system, value_index)
+) STRICT;
+CREATE INDEX external_ids_entity ON external_ids(entity, entity_id);
+
+CREATE TABLE feed_acks (
+    client_id TEXT NOT NULL REFERENCES integration_clients(id),
+    agency_id TEXT NOT NULL REFERENCES agencies(id),
+    item_type TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    external_id TEXT,
+    acked_at TEXT NOT NULL,
+    PRIMARY KEY (client_id, item_type, item_id, version)
+) STRICT;
+
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES integration_clients(id),
+    agency_id TEXT NOT NULL REFERENCES agencies(id),
+    up_to_seq INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+
+CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+    attempt INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+) STRICT;
+""",
+    )

@@ -1,0 +1,229 @@
+"""The agency feed: completed records in change order, paged by ``change_log.seq``.
+
+Each feed item is one record a core system files: a signed visit (with its checklist
+responses, the observations made during it and the people it concerns), an observation
+added later, an addendum, a flag (with its decision), a follow-up, a family or person
+(their details as they now stand), a relationship between an adult and a child, an
+allocation of a practitioner, or a conflict on family details. An item is emitted
+at the change-log entry that made its current version, so one page never repeats an item
+and an item that changes again appears again, later, with a higher version.
+
+Draft visit data never appears: a visit's responses, observations, flags and follow-ups
+recorded before it was signed are emitted when (at the entry where) it is signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from ..storage import records
+from ..storage.crypto import Keyring
+from . import external_ids
+
+FAMILY_DETAIL_ENTITIES = ("family", "person", "relationship", "allocation")
+ITEM_TYPES = ("visit", "observation", "addendum", "flag", "follow_up", "family", "person", "relationship",
+              "allocation", "conflict")
+_SCAN = 500
+
+
+@dataclass
+class FeedPage:
+    items: list[dict[str, Any]]
+    next_cursor: int
+    has_more: bool
+
+
+@dataclass
+class _Ctx:
+    db: sqlite_utils.Database
+    keyring: Keyring
+    rows: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    completion: dict[str, int | None] = field(default_factory=dict)
+
+    def row(self, entity: str, row_id: str) -> dict[str, Any] | None:
+        key = (entity, row_id)
+        if key not in self.rows:
+            self.rows[key] = records.get(self.db, self.keyring, entity, row_id, include_deleted=True)
+        return self.rows[key]
+
+    def entry_seq(self, entity: str, row: dict[str, Any], version: int) -> int | None:
+        found = list(self.db.query(
+            "SELECT seq FROM change_log WHERE family_id IS ? AND entity = ? AND entity_id = ? AND version = ?"
+            " ORDER BY seq DESC LIMIT 1", [row.get("family_id"), entity, row["id"], version]))
+        return found[0]["seq"] if found else None
+
+    def completion_seq(self, visit_id: str) -> int | None:
+        """The change-log seq at which a visit was signed (None while it is a draft)."""
+        if visit_id not in self.completion:
+            visit = self.row("visit", visit_id)
+            seq = None
+            if visit and visit["status"] == "completed":
+                v = int((visit["field_meta"].get("status") or {}).get("v", visit["version"]))
+                seq = self.entry_seq("visit", visit, v)
+            self.completion[visit_id] = seq
+        return self.completion[visit_id]
+
+
+def _keys_for(ctx: _Ctx, entry: dict[str, Any]) -> list[tuple[str, str]]:
+    entity, row_id, seq, version = entry["entity"], entry["entity_id"], entry["seq"], entry["version"]
+    if entity not in ITEM_TYPES:
+        return []
+    row = ctx.row(entity, row_id)
+    if row is None:
+        return []
+    latest = version == int(row["version"])
+    if entity == "visit":
+        done = ctx.completion_seq(row_id)
+        if done is None:
+            return []
+        keys = [("visit", row_id)] if latest else []
+        if seq == done:
+            keys += _deferred(ctx, row, done)
+        return keys
+    if entity in ("observation", "flag", "follow_up") and row.get("visit_id"):
+        done = ctx.completion_seq(row["visit_id"])
+        if done is None or seq < done:
+            return []  # a draft's, or sent with the visit when it was signed
+    if entity == "conflict" and row["entity"] not in FAMILY_DETAIL_ENTITIES:
+        return []
+    return [(entity, row_id)] if latest else []
+
+
+def _deferred(ctx: _Ctx, visit: dict[str, Any], done: int) -> list[tuple[str, str]]:
+    """Flags and follow-ups raised while the visit was a draft, whose current version was
+    made before it was signed: they are sent with the visit."""
+    keys = []
+    for entity in ("flag", "follow_up"):
+        table = records.ENTITIES[entity].table
+        for r in ctx.db.query(f"SELECT id, version, family_id FROM {table} WHERE visit_id = ? ORDER BY id",
+                              [visit["id"]]):
+            seq = ctx.entry_seq(entity, r, r["version"])
+            if seq is not None and seq < done:
+                keys.append((entity, r["id"]))
+    return keys
+
+
+def iter_entries(db: sqlite_utils.Database, agency_id: str, cursor: int) -> Iterator[dict[str, Any]]:
+    while True:
+        batch = list(db.query(
+            "SELECT seq, entity, entity_id, family_id, version, at, actor_client_id FROM change_log"
+            " WHERE agency_id = ? AND seq > ? ORDER BY seq LIMIT ?", [agency_id, cursor, _SCAN]))
+        yield from batch
+        if len(batch) < _SCAN:
+            return
+        cursor = batch[-1]["seq"]
+
+
+def read_feed(
+    db: sqlite_utils.Database, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True
+) -> FeedPage:
+    """One page of at most ``limit`` items after ``cursor`` (call inside one read
+    transaction, so the page is a consistent snapshot). ``build=False`` gives the items'
+    type, id, version and time only."""
+    ctx = _Ctx(db, keyring)
+    items: list[dict[str, Any]] = []
+    emitted: set[tuple[str, str]] = set()
+    position = cursor
+    for entry in iter_entries(db, agency_id, cursor):
+        if len(items) >= limit:
+            break
+        for key in _keys_for(ctx, entry):
+            if key in emitted:
+                continue
+            emitted.add(key)
+            row = ctx.row(key[0], key[1])
+            assert row is not None
+            item = {"type": key[0], "id": key[1], "version": int(row["version"]), "seq": entry["seq"],
+                    "family_id": row.get("family_id"), "changed_at": entry["at"], "deleted": row["deleted"]}
+            if build:
+                item["data"] = _build(ctx, key[0], row)
+            items.append(item)
+        position = entry["seq"]
+    more = bool(list(db.query("SELECT 1 FROM change_log WHERE agency_id = ? AND seq > ? LIMIT 1",
+                              [agency_id, position])))
+    if build:
+        _attach_external_ids(ctx, items)
+    return FeedPage(items=items, next_cursor=position, has_more=more)
+
+
+# -- item bodies --------------------------------------------------------------------------
+
+_DROP = {"field_meta", "agency_id", "nhs_number_index", "deleted"}
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in _DROP}
+
+
+def _people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    persons = [_clean(p) for p in records.find(ctx.db, ctx.keyring, "person", "family_id = ?", [family_id])]
+    rels = [{**_clean(r), "deleted": r["deleted"]} for r in records.find(
+        ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id], include_deleted=True)]
+    ext = external_ids.of(ctx.db, ctx.keyring, "person", [p["id"] for p in persons])
+    for p in persons:
+        p["external_ids"] = ext.get(p["id"], [])
+    return persons, rels
+
+
+def _family_summary(ctx: _Ctx, family_id: str) -> dict[str, Any]:
+    fam = ctx.row("family", family_id) or {"id": family_id}
+    return {"id": family_id, "family_name": fam.get("family_name"), "address": fam.get("address"),
+            "postcode": fam.get("postcode"), "team_id": fam.get("team_id"), "version": fam.get("version"),
+            "external_ids": external_ids.of(ctx.db, ctx.keyring, "family", [family_id]).get(family_id, [])}
+
+
+def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
+    data = _clean(row)
+    if item_type == "visit":
+        done = ctx.completion_seq(row["id"]) or 0
+        data["checklist_responses"] = [
+            _clean(r) for r in records.find(ctx.db, ctx.keyring, "checklist_response", "visit_id = ?", [row["id"]],
+                                            order_by="checklist_id, subject_id, item_id")]
+        observations = []
+        for o in records.find(ctx.db, ctx.keyring, "observation", "visit_id = ?", [row["id"]],
+                              order_by="recorded_at, id"):
+            seq = ctx.entry_seq("observation", o, int(o["version"]))
+            if seq is not None and seq < done:
+                observations.append(_clean(o))
+        data["observations"] = observations
+        data["family"] = _family_summary(ctx, row["family_id"])
+        data["people"], data["relationships"] = _people(ctx, row["family_id"])
+        data["practitioner"] = _staff(ctx, row.get("practitioner_id"))
+    elif item_type == "family":
+        data["people"], data["relationships"] = _people(ctx, row["id"])
+        data["allocations"] = [_clean(a) for a in records.find(ctx.db, ctx.keyring, "allocation", "family_id = ?",
+                                                               [row["id"]])]
+    elif item_type == "person":
+        data["relationships"] = [
+            {**_clean(r), "deleted": r["deleted"]} for r in records.find(
+                ctx.db, ctx.keyring, "relationship", "adult_id = ? OR child_id = ?", [row["id"], row["id"]],
+                include_deleted=True)]
+        data["family"] = _family_summary(ctx, row["family_id"])
+    elif item_type in ("relationship", "allocation"):
+        data["family"] = _family_summary(ctx, row["family_id"])
+        data["people"], data["relationships"] = _people(ctx, row["family_id"])
+        if item_type == "allocation":
+            data["practitioner"] = _staff(ctx, row["practitioner_id"])
+    elif item_type in ("observation", "addendum", "flag", "follow_up"):
+        data["family"] = _family_summary(ctx, row["family_id"])
+        data["people"], data["relationships"] = _people(ctx, row["family_id"])
+    return data
+
+
+def _staff(ctx: _Ctx, user_id: str | None) -> dict[str, Any] | None:
+    if not user_id:
+        return None
+    rows = list(ctx.db.query("SELECT id, username, display_name, role FROM users WHERE id = ?", [user_id]))
+    return rows[0] if rows else {"id": user_id}
+
+
+def _attach_external_ids(ctx: _Ctx, items: list[dict[str, Any]]) -> None:
+    by_type: dict[str, list[str]] = {}
+    for item in items:
+        by_type.setdefault(item["type"], []).append(item["id"])
+    found = {t: external_ids.of(ctx.db, ctx.keyring, t, ids) for t, ids in by_type.items()}
+    for item in items:
+        item["external_ids"] = found[item["type"]].get(item["id"], [])

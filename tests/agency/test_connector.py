@@ -1,0 +1,120 @@
+"""A simulated core system: the file connector against a real server process, killed
+(SIGKILL) mid-run at two points, restarted, ending with every item filed exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import REPO, LiveServer
+
+
+def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "server", *args, "--data-dir", str(data_dir)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _pull(server: LiveServer, token: str, out: Path, fmt: str, fault: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "HEARTHSIDE_CONNECTOR_FAULT": fault}
+    return subprocess.run([sys.executable, "-m", "server", "agency", "pull", "--url", server.url, "--token", token,
+                           "--out", str(out), "--format", fmt, "--limit", "3"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _all_feed_items(server: LiveServer, token: str) -> set[str]:
+    cursor, keys = 0, set()
+    while True:
+        r = httpx.get(server.url + "/api/agency/v1/feed", params={"cursor": cursor, "limit": 500},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        body = r.json()
+        keys |= {f"{i['type']}/{i['id']}/{i['version']}" for i in body["items"]}
+        cursor = body["next_cursor"]
+        if not body["has_more"]:
+            return keys
+
+
+def test_connector_killed_before_acknowledging_resumes_and_files_every_item_once(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        made = _cli("agency", "create-client", "--agency", "Demo Health Visiting Service", "--name", "EMIS import",
+                    "--scopes", "feed:read", data_dir=server.data_dir)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.split("token: ")[1].split()[0]
+        expected = _all_feed_items(server, token)
+        assert len(expected) > 6, "the demo data should give several pages"
+        out = tmp_path / "inbox"
+
+        crashed = _pull(server, token, out, "fhir", fault="after-write:2")  # files written, cursor not saved
+        assert crashed.returncode == -signal.SIGKILL
+        crashed = _pull(server, token, out, "fhir", fault="after-cursor:1")  # cursor saved, not acknowledged
+        assert crashed.returncode == -signal.SIGKILL
+        unacked = json.loads(_cli("agency", "unacknowledged", "--agency", "Demo Health Visiting Service",
+                                  data_dir=server.data_dir).stdout)
+        assert unacked[0]["count"] > 0
+
+        done = _pull(server, token, out, "fhir")
+        assert done.returncode == 0, done.stderr
+
+        resources = []
+        for f in sorted(out.glob("batches/*/*.ndjson")):
+            assert f.stem == json.loads(f.read_text().splitlines()[0])["resourceType"]  # NDJSON per type
+            resources += [json.loads(line) for line in f.read_text().splitlines()]
+        keys = [(r["resourceType"], r["id"], r.get("meta", {}).get("versionId")) for r in resources]
+        assert len(keys) == len(set(keys)), "a resource was filed twice"
+        listed = [k for f in out.glob("batches/*/_items.txt") for k in f.read_text().split()]
+        assert len(listed) == len(set(listed)), "an item was filed twice"
+        assert set(listed) == expected
+        tagged = {t["code"] for r in resources for t in r.get("meta", {}).get("tag", [])}
+        assert tagged <= expected
+        unacked = json.loads(_cli("agency", "unacknowledged", "--agency", "Demo Health Visiting Service",
+                                  data_dir=server.data_dir).stdout)
+        assert unacked[0]["count"] == 0, unacked[0]["items"][:3]
+        again = _pull(server, token, out, "fhir")  # nothing new: nothing more written
+        assert json.loads(again.stdout)["written"] == 0
+    finally:
+        server.stop()
+
+
+def test_connector_writes_json_and_csv_files(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        made = _cli("agency", "create-client", "--agency", "Demo Health Visiting Service", "--name", "Mosaic",
+                    "--scopes", "feed:read", data_dir=server.data_dir)
+        token = made.stdout.split("token: ")[1].split()[0]
+        expected = _all_feed_items(server, token)
+        for fmt, pattern in (("json", "*.ndjson"), ("csv", "*.csv")):
+            out = tmp_path / fmt
+            assert _pull(server, token, out, fmt).returncode == 0
+            import csv
+
+            keys = []
+            for f in out.glob(f"batches/*/{pattern}"):
+                if fmt == "json":
+                    rows = [json.loads(line) for line in f.read_text().splitlines()]
+                else:
+                    rows = list(csv.DictReader(f.open(newline="")))
+                keys += [f"{r['type']}/{r['id']}/{r['version']}" for r in rows]
+            assert sorted(keys) == sorted(expected)
+    finally:
+        server.stop()
+
+
+def test_connector_with_a_revoked_token_stops_with_a_clear_message(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        made = _cli("agency", "create-client", "--agency", "Demo Health Visiting Service", "--name", "Old",
+                    "--scopes", "feed:read", data_dir=server.data_dir)
+        token = made.stdout.split("token: ")[1].split()[0]
+        client_id = made.stdout.split("client_id: ")[1].split()[0]
+        assert _cli("agency", "revoke-client", client_id, data_dir=server.data_dir).returncode == 0
+        r = _pull(server, token, tmp_path / "inbox", "json")
+        assert r.returncode == 1 and "401" in r.stderr and "Traceback" not in r.stderr
+        assert not list((tmp_path / "inbox").glob("batches/*"))
+    finally:
+        server.stop()
