@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         _doc("scrypt cost for new password hashes as log2(N); lower it only for test runs."),
         msgspec.Meta(ge=10, le=20),
     ] = 15
+    webhook_interval_seconds: Annotated[
+        float, _doc("How often agency webhook notices are enqueued and delivered, in seconds; 0 turns them off.")
+    ] = 15
     timezone: Annotated[str, _doc("Default time zone for new agencies (IANA name).")] = "Europe/London"
 
     @property

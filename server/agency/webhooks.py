@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -30,7 +29,6 @@ log = logging.getLogger("hearthside.webhooks")
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
-INTERVAL_SECONDS = float(os.environ.get("HEARTHSIDE_WEBHOOK_INTERVAL_SECONDS", "15"))
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -132,7 +130,8 @@ def deliveries(db: sqlite_utils.Database, agency_id: str) -> list[dict[str, Any]
 async def webhook_lifespan(app: Any):
     """Runs the notifier beside the server: enqueue, then deliver what is due."""
     store: Database = app.state.db
-    if INTERVAL_SECONDS <= 0:  # HEARTHSIDE_WEBHOOK_INTERVAL_SECONDS=0 turns the notifier off
+    interval = app.state.settings.webhook_interval_seconds
+    if interval <= 0:
         yield
         return
 
@@ -143,7 +142,7 @@ async def webhook_lifespan(app: Any):
 
     async def loop() -> None:
         while True:
-            await asyncio.sleep(INTERVAL_SECONDS)
+            await asyncio.sleep(interval)
             try:
                 await asyncio.to_thread(tick)
             except Exception as exc:  # keep notifying; no record content is in these errors
