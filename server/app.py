@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import anyio
 
 from litestar import Litestar, get
 from litestar.datastructures import State
@@ -17,6 +21,12 @@ from .auth.middleware import TokenAuthMiddleware
 from .deps import dependencies
 from .errors import exception_handlers
 from .families.controller import FamiliesController
+from .flags.controller import FlagsController, SupervisorController
+from .followups.controller import FollowUpsController
+from .push import vapid
+from .push.controller import PushController
+from .push.scheduler import Scheduler
+from .push.sender import Sender
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
@@ -41,8 +51,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings)
     state = State({"settings": settings, "db": store})
+    state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
+    state.scheduler = Scheduler(
+        store, settings, Sender(state.vapid, settings.vapid_subject),
+        # Content (the rules) is loaded at start-up by the content module when present.
+        content=lambda: state.get("content"),
+    )
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController]
+    @asynccontextmanager
+    async def run_scheduler(_: Litestar) -> AsyncIterator[None]:
+        if not settings.scheduler_enabled:
+            yield
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(state.scheduler.run)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+
+    route_handlers: list = [
+        get_health, AuthController, AccountsController, FamiliesController,
+        FollowUpsController, FlagsController, SupervisorController, PushController,
+    ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(
@@ -70,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
+        lifespan=[run_scheduler],
         on_shutdown=[lambda: store.close()],
         debug=False,
     )
