@@ -22,6 +22,7 @@ from .deps import dependencies
 from .errors import exception_handlers
 from .families.controller import FamiliesController
 from .flags.controller import FlagsController, SupervisorController
+from .followups import hooks as followup_hooks
 from .followups.controller import FollowUpsController
 from .push import vapid
 from .push.controller import PushController
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = open_store(settings)
     state = State({"settings": settings, "db": store})
     state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
+    # Rules run on the server when a synced visit is completed (see followups/hooks.py).
+    followup_hooks.use_content(lambda: state.get("content"))
     state.scheduler = Scheduler(
         store, settings, Sender(state.vapid, settings.vapid_subject),
         # Content (the rules) is loaded at start-up by the content module when present.
