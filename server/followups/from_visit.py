@@ -109,6 +109,15 @@ def _supervisor_of(db: sqlite_utils.Database, family_id: str) -> str | None:
     return rows[0]["id"] if rows else None
 
 
+def _still_open(db: sqlite_utils.Database, table: str, open_cond: str, family_id: str, rule: str,
+                subject: str | None) -> bool:
+    """A rule fires at every visit while its condition holds (a father not seen, say): one
+    open follow-up or flag per rule and subject is enough until it is dealt with."""
+    return bool(list(db.query(
+        f"SELECT 1 FROM {table} WHERE family_id = ? AND rule_id = ? AND subject_id IS ? AND deleted = 0 AND {open_cond}",
+        [family_id, rule, subject])))
+
+
 def apply_visit_outcome(
     db: sqlite_utils.Database, keyring: Keyring, content: Any, visit_id: str, actor: Actor = SYSTEM
 ) -> dict[str, list[str]]:
@@ -127,7 +136,9 @@ def apply_visit_outcome(
     base = {"agency_id": visit["agency_id"], "family_id": visit["family_id"], "visit_id": visit_id}
     for fu in outcome.follow_ups:
         fid = follow_up_id(visit_id, fu.rule, fu.subject)
-        if list(db.query("SELECT 1 FROM follow_ups WHERE id = ?", [fid])):
+        if list(db.query("SELECT 1 FROM follow_ups WHERE id = ?", [fid])) or _still_open(
+            db, "follow_ups", "status = 'open'", visit["family_id"], fu.rule, fu.subject
+        ):
             continue
         assignee = visit["practitioner_id"] if fu.assignee != "supervisor" else _supervisor_of(db, visit["family_id"])
         records.insert(db, keyring, "follow_up", {
@@ -139,7 +150,9 @@ def apply_visit_outcome(
         created["follow_ups"].append(fid)
     for fl in outcome.flags:
         xid = flag_id(visit_id, fl.rule, fl.subject)
-        if list(db.query("SELECT 1 FROM flags WHERE id = ?", [xid])):
+        if list(db.query("SELECT 1 FROM flags WHERE id = ?", [xid])) or _still_open(
+            db, "flags", "status != 'closed'", visit["family_id"], fl.rule, fl.subject
+        ):
             continue
         records.insert(db, keyring, "flag", {
             **base, "id": xid, "rule_id": fl.rule, "subject_id": fl.subject, "severity": fl.severity,

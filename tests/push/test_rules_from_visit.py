@@ -89,3 +89,23 @@ def test_the_scheduler_applies_rules_to_a_newly_completed_visit_and_pushes_the_u
     expected = flag_id(visit_id, "prevented-from-seeing-child-alone", world.persons["own"])
     assert [browser.decrypt(r.body) for r in push_service.to(browser)] == [
         {"type": "flag-urgent", "count": 1, "id": expected}]
+
+
+def test_a_rule_that_still_holds_at_the_next_visit_does_not_open_a_second_flag_until_the_first_is_closed(
+    app, store, settings
+):
+    content = load_content(settings.content_dir)
+    world = build_world(store)
+    rule, child = "prevented-from-seeing-child-alone", world.persons["own"]
+    first = _completed_visit(store, world, "2026-10-20T10:00:00.000Z")
+    second = _completed_visit(store, world, "2026-10-27T10:00:00.000Z")
+    third = _completed_visit(store, world, "2026-11-03T10:00:00.000Z")
+    with store.write() as db:
+        apply_visit_outcome(db, store.keyring, content, first)
+        assert apply_visit_outcome(db, store.keyring, content, second) == {"follow_ups": [], "flags": []}
+        records.update(db, store.keyring, "flag", flag_id(first, rule, child),
+                       {"status": "closed", "decision": "Joint visit", "rationale": "Pattern"})
+        records.update(db, store.keyring, "follow_up", follow_up_id(first, rule, child),
+                       {"status": "done", "note": "Advice taken"})
+        again = apply_visit_outcome(db, store.keyring, content, third)
+    assert again == {"follow_ups": [follow_up_id(third, rule, child)], "flags": [flag_id(third, rule, child)]}
