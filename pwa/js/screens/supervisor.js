@@ -28,6 +28,16 @@ const SEVERITY = { urgent: ["Urgent", "red", 0], high: ["High", "orange", 1], ro
 const CACHE_ID = "supervisor-overview";
 const TZ = "Europe/London";
 
+// Element.append would turn a null (screenTitle without a caption) into the text "null".
+const put = (root, ...nodes) => root.append(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
+// Re-render when records of these entities change (a pull may bring what we wait for).
+function follow(entities) {
+  const off = model.subscribe ? model.subscribe(({ entity } = {}) => {
+    if (!entity || entity === "*" || entities.includes(entity)) rerender();
+  }) : null;
+  return () => { if (typeof off === "function") off(); };
+}
+
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
 const isSupervisor = (user) => !!user && (user.role === "supervisor" || user.role === "admin");
 const isOpenFlag = (f) => f.status !== "closed";
@@ -77,7 +87,7 @@ export async function render(root, params = {}) {
 async function renderOverview(root) {
   const user = await me();
   if (!isSupervisor(user)) {
-    root.append(...screenTitle("Team overview"), emptyState("This screen is for supervisors."));
+    put(root, ...screenTitle("Team overview"), emptyState("This screen is for supervisors."));
     return;
   }
   const [flags, followUps, families, visits, overview] = await Promise.all([
@@ -102,7 +112,7 @@ async function renderOverview(root) {
   const notify = h("div", { "data-testid": "push-settings" });
   showPushSettings(notify);
 
-  root.append(
+  put(root, 
     ...screenTitle("Team overview"),
     h("p", { class: "hs-hint", "data-testid": "overview-freshness" },
       status.lastSuccessAt ? `Records on this phone as of ${fmtDayTime(status.lastSuccessAt)}.` : "Not synced yet on this phone.",
@@ -140,8 +150,7 @@ async function renderOverview(root) {
       : emptyState(overview.live ? "No practitioners in the team." : "Connect to see when practitioners last synced."),
     notify,
   );
-  const off = model.subscribe ? model.subscribe(() => rerender()) : null;
-  return () => { if (typeof off === "function") off(); };
+  return follow(["flag", "follow_up", "family", "visit"]);
 }
 
 async function showPushSettings(slot) {
@@ -164,9 +173,9 @@ async function showPushSettings(slot) {
 async function renderFlag(root, flagId) {
   const [user, flag] = await Promise.all([me(), get("flag", flagId)]);
   if (!flag || flag.deleted || flag._deleted) {
-    root.append(backLink("Back", "#/supervisor"), ...screenTitle("Flag"),
-      emptyState("This flag is not on this phone yet. Sync, then try again."));
-    return;
+    put(root, backLink("Back", "#/supervisor"), ...screenTitle("Flag"),
+      emptyState("This flag is not on this phone yet. It will appear here after the next sync."));
+    return follow(["flag"]);
   }
   const [family, visit, subject, followUps] = await Promise.all([
     get("family", flag.family_id),
@@ -178,7 +187,7 @@ async function renderFlag(root, flagId) {
   const [label, colour] = SEVERITY[flag.severity] || [flag.severity, "grey"];
   const answers = Array.isArray(flag.answers) ? flag.answers : [];
 
-  root.append(
+  put(root, 
     backLink(isSupervisor(user) ? "Team overview" : "Back", isSupervisor(user) ? "#/supervisor" : `#/family/${flag.family_id}`),
     ...screenTitle(`${label} flag`, { caption: family ? family.family_name : "Family" }),
     h("div", { "data-testid": "flag-detail", "data-flag-id": flag.id, "data-status": flag.status },
@@ -205,7 +214,13 @@ async function renderFlag(root, flagId) {
           h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status}`)))) : null,
       isSupervisor(user) && flag.status !== "closed" ? await decisionForm(flag, visit, user) : null),
   );
-  const off = model.subscribe ? model.subscribe(({ entity }) => { if (entity === "flag" || entity === "*") rerender(); }) : null;
+  // Only when this flag itself changes (say the decision arrives from another phone), so a
+  // routine sync does not redraw the form under someone typing.
+  const off = model.subscribe ? model.subscribe(async ({ entity } = {}) => {
+    if (entity && entity !== "*" && entity !== "flag") return;
+    const now = await get("flag", flagId).catch(() => null);
+    if (now && (now.version !== flag.version || now.status !== flag.status)) rerender();
+  }) : null;
   return () => { if (typeof off === "function") off(); };
 }
 
@@ -274,9 +289,9 @@ async function decisionForm(flag, visit, user) {
 async function renderFollowUp(root, followUpId) {
   const [user, f] = await Promise.all([me(), get("follow_up", followUpId)]);
   if (!f || f.deleted || f._deleted) {
-    root.append(backLink("My follow-ups", "#/follow-ups"), ...screenTitle("Follow-up"),
-      emptyState("This follow-up is not on this phone yet. Sync, then try again."));
-    return;
+    put(root, backLink("My follow-ups", "#/follow-ups"), ...screenTitle("Follow-up"),
+      emptyState("This follow-up is not on this phone yet. It will appear here after the next sync."));
+    return follow(["follow_up"]);
   }
   const family = await get("family", f.family_id);
   const today = todayKey();
@@ -287,7 +302,7 @@ async function renderFollowUp(root, followUpId) {
   const note = h("textarea", { class: "hs-textarea", id: `${id}-note`, rows: 3, "data-testid": "followup-note" });
   note.value = f.note || "";
   const mine = user && (f.assignee_id === user.user_id || isSupervisor(user));
-  root.append(
+  put(root, 
     backLink("My follow-ups", "#/follow-ups"),
     ...screenTitle("Follow-up", { caption: family ? family.family_name : "Family" }),
     h("div", { "data-testid": "followup-detail", "data-followup-id": f.id, "data-status": f.status },
