@@ -46,7 +46,7 @@ def server(tmp_path):
     s.stop()
 
 
-def _wait(page, fn, timeout: float = 30.0, what: str = "condition"):
+def _wait(page, fn, timeout: float = 60.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = fn()
