@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+
+from sync.hooks import register_after_apply
 
 from .accounts.controller import AccountsController, AuthController
 from .agency.controller import AgencyAdminController, AgencyApiController
@@ -22,6 +27,13 @@ from .content.loader import load_content
 from .deps import dependencies
 from .errors import exception_handlers
 from .families.controller import FamiliesController
+from .flags.controller import FlagsController, SupervisorController
+from .followups import hooks as followup_hooks
+from .followups.controller import FollowUpsController
+from .push import vapid
+from .push.controller import PushController
+from .push.scheduler import Scheduler
+from .push.sender import Sender
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
@@ -51,6 +63,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # than failing on a phone in a family's home.
     content = load_content(settings.content_dir)
     state = State({"settings": settings, "db": store, "content": content})
+    state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
+    # Rules run on the server when a synced visit is completed (see followups/hooks.py).
+    followup_hooks.use_content(lambda: state.get("content"))
+    register_after_apply(followup_hooks.on_synced_changes)
+    state.scheduler = Scheduler(
+        store, settings, Sender(state.vapid, settings.vapid_subject), content=lambda: state.get("content")
+    )
+
+    @asynccontextmanager
+    async def run_scheduler(_: Litestar) -> AsyncIterator[None]:
+        if not settings.scheduler_enabled:
+            yield
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(state.scheduler.run)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
 
     route_handlers: list = [
         get_health,
@@ -59,6 +90,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         FamiliesController,
         ContentController,
         SyncController,
+        FollowUpsController,
+        FlagsController,
+        SupervisorController,
+        PushController,
         AgencyApiController,
         AgencyAdminController,
     ]
@@ -89,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),
+        lifespan=[run_scheduler, webhook_lifespan],
         on_shutdown=[lambda: store.close()],
-        lifespan=[webhook_lifespan],
         debug=False,
     )

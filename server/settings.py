@@ -47,6 +47,35 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         float, _doc("How often agency webhook notices are enqueued and delivered, in seconds; 0 turns them off.")
     ] = 15
     timezone: Annotated[str, _doc("Default time zone for new agencies (IANA name).")] = "Europe/London"
+    scheduler_enabled: Annotated[
+        bool, _doc("Run the in-process scheduler that sends web-push reminders and urgent flags (off for tests that drive it by hand).")
+    ] = True
+    scheduler_interval_seconds: Annotated[
+        float, _doc("Seconds between scheduler runs; keep it under 60 so urgent flags reach supervisors within a minute."),
+        msgspec.Meta(gt=0, le=300),
+    ] = 15.0
+    scheduler_lease_seconds: Annotated[
+        float, _doc("How long a server process holds the scheduler lease; another process takes over after it lapses."),
+        msgspec.Meta(gt=0),
+    ] = 60.0
+    vapid_subject: Annotated[
+        str, _doc("VAPID 'sub' claim sent to push services: a mailto: or https: contact for the operator.")
+    ] = "mailto:admin@hearthside.invalid"
+    push_ttl_seconds: Annotated[
+        int, _doc("How long a push service keeps an undelivered reminder (TTL header), in seconds."), msgspec.Meta(ge=0)
+    ] = 86_400
+    push_max_attempts: Annotated[
+        int, _doc("Sending attempts per notification and device before it is given up (429 and 5xx are retried)."),
+        msgspec.Meta(ge=1, le=20),
+    ] = 6
+    push_backoff_seconds: Annotated[
+        float, _doc("First retry delay after a 429 or 5xx, doubled on each further attempt (Retry-After wins when longer)."),
+        msgspec.Meta(gt=0),
+    ] = 20.0
+    reminder_hour: Annotated[
+        int, _doc("Local hour (agency time zone) of the morning reminder on the day a follow-up is due."),
+        msgspec.Meta(ge=0, le=23),
+    ] = 8
 
     @property
     def db_path(self) -> Path:

@@ -311,6 +311,84 @@ CREATE INDEX audit_family ON audit_events(family_id, seq);
     )
 
 
+@migrations(name="push_0001_push_follow_ups_flags")
+def push_0001(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+-- One web-push subscription per enrolled device. The endpoint and keys are secrets (the
+-- endpoint is a capability URL): they are kept encrypted; the hash makes them unique.
+CREATE TABLE push_subscriptions (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL UNIQUE REFERENCES devices(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    agency_id TEXT NOT NULL REFERENCES agencies(id),
+    endpoint_hash TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+
+-- What is to be sent: one row per (reminder, subscription). The id is derived from the
+-- reminder's key and the subscription, so planning the same reminder twice adds nothing
+-- and a reminder reaches each device at most once.
+CREATE TABLE push_outbox (
+    id TEXT PRIMARY KEY,
+    reminder_key TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    agency_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ref_id TEXT,
+    count INTEGER NOT NULL DEFAULT 1,
+    urgency TEXT NOT NULL CHECK (urgency IN ('very-low', 'low', 'normal', 'high')),
+    ttl INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'dropped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+) STRICT;
+CREATE INDEX push_outbox_due ON push_outbox(status, next_attempt_at);
+
+-- Every sending attempt, kept for support and audit (no payloads: they are in the outbox
+-- row's kind / ref_id / count, which carry no personal data anyway).
+CREATE TABLE push_attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox_id TEXT NOT NULL,
+    subscription_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status_code INTEGER,
+    outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'retry', 'gone', 'failed', 'error')),
+    retry_after_seconds REAL,
+    holder TEXT
+) STRICT;
+CREATE INDEX push_attempts_outbox ON push_attempts(outbox_id, seq);
+
+-- Only the holder of an unexpired lease runs the scheduler, so two server processes on
+-- one database never both send.
+CREATE TABLE scheduler_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) STRICT;
+
+-- Completed visits whose rules have run on the server (the sweep's memory; the rule
+-- outcome itself is idempotent through stable ids).
+CREATE TABLE visit_outcomes (
+    visit_id TEXT PRIMARY KEY,
+    applied_at TEXT NOT NULL,
+    follow_ups INTEGER NOT NULL,
+    flags INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX flags_status ON flags(status, severity);
+CREATE INDEX follow_ups_status_due ON follow_ups(status, due_at);
+"""
+    )
+
+
 def run_script(db: sqlite_utils.Database, script: str) -> None:
     """Run several statements inside the migration's transaction. (``executescript``
     would commit first, so a failing migration could leave half a schema behind.)"""

@@ -1,0 +1,326 @@
+// Supervisor screens: the team overview (open flags by severity and age, overdue
+// follow-ups by practitioner, each practitioner's last sync), a flag with the record
+// behind it (acknowledge, decide with a rationale, follow-ups from the decision), and a
+// single follow-up (the target of a reminder notification).
+//
+// Routes (add to screens/index.js):
+//   #/supervisor              -> render(root, {})
+//   #/flags/:flagId           -> render(root, {flagId})
+//   #/follow-ups/:followUpId  -> render(root, {followUpId})
+//
+// Flags and follow-ups come from the encrypted vault (pulled like every other record), so
+// this works offline. Last-sync times are not records: they come from
+// GET /api/v1/supervisor/overview when online and are kept in an encrypted draft, shown
+// with the time they were fetched. Decisions are written through the model (set ops), so
+// they reach the server, and the practitioner, on the next sync.
+import {
+  h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
+  nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
+} from "./common.js";
+import { list, get, me, model } from "./data.js";
+import { rerender } from "../router.js";
+import * as api from "../api.js";
+import * as sync from "../sync.js";
+import * as ui from "../ui.js";
+import * as push from "../push-client.js";
+
+const SEVERITY = { urgent: ["Urgent", "red", 0], high: ["High", "orange", 1], routine: ["Routine", "grey", 2] };
+const CACHE_ID = "supervisor-overview";
+const TZ = "Europe/London";
+
+// Element.append would turn a null (screenTitle without a caption) into the text "null".
+const put = (root, ...nodes) => root.append(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
+// Re-render when records of these entities change (a pull may bring what we wait for).
+function follow(entities) {
+  const off = model.subscribe ? model.subscribe(({ entity } = {}) => {
+    if (!entity || entity === "*" || entities.includes(entity)) rerender();
+  }) : null;
+  return () => { if (typeof off === "function") off(); };
+}
+
+const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
+const isSupervisor = (user) => !!user && (user.role === "supervisor" || user.role === "admin");
+const isOpenFlag = (f) => f.status !== "closed";
+const sevRank = (f) => (SEVERITY[f.severity] || ["", "", 9])[2];
+
+// -- the overview cache (encrypted draft; never synced) --------------------------------------
+async function loadOverview() {
+  const cached = await model.loadDraft(CACHE_ID).catch(() => null);
+  try {
+    const fresh = await api.get("/api/v1/supervisor/overview");
+    const keep = {
+      fetched_at: new Date().toISOString(),
+      practitioners: fresh.practitioners || [],
+      flag_created: Object.fromEntries((fresh.flags || []).map((f) => [f.id, f.created_at])),
+    };
+    await model.saveDraft(CACHE_ID, keep).catch(() => null);
+    return { ...keep, live: true };
+  } catch (_) {
+    return cached ? { ...cached, live: false } : { fetched_at: null, practitioners: [], flag_created: {}, live: false };
+  }
+}
+
+function flagAge(f, overview, visits) {
+  const created = (overview.flag_created || {})[f.id] || f.created_at
+    || (visits.get(f.visit_id) || {}).completed_at || null;
+  if (!created) return { created: null, text: "" };
+  const hours = Math.max(0, (Date.now() - Date.parse(created)) / 3600000);
+  const text = hours < 1 ? "under an hour" : hours < 48 ? `${Math.floor(hours)} h` : `${Math.floor(hours / 24)} days`;
+  return { created, text };
+}
+
+// End of a local day (Europe/London) as an instant: the server's due-date convention.
+function endOfLocalDay(key) {
+  const guess = new Date(`${key}T23:59:00Z`);
+  const local = new Date(guess.toLocaleString("en-US", { timeZone: TZ }));
+  const utc = new Date(guess.toLocaleString("en-US", { timeZone: "UTC" }));
+  return new Date(guess.getTime() - (local - utc)).toISOString();
+}
+
+// -- entry ------------------------------------------------------------------------------------
+export async function render(root, params = {}) {
+  if (params.flagId) return renderFlag(root, params.flagId);
+  if (params.followUpId) return renderFollowUp(root, params.followUpId);
+  return renderOverview(root);
+}
+
+async function renderOverview(root) {
+  const user = await me();
+  if (!isSupervisor(user)) {
+    put(root, ...screenTitle("Team overview"), emptyState("This screen is for supervisors."));
+    return;
+  }
+  const [flags, followUps, families, visits, overview] = await Promise.all([
+    list("flag"), list("follow_up"), list("family"), list("visit"), loadOverview(),
+  ]);
+  const famName = new Map(families.map((f) => [f.id, f.family_name]));
+  const visitById = new Map(visits.map((v) => [v.id, v]));
+  const names = new Map((overview.practitioners || []).map((p) => [p.user_id, p.display_name]));
+  const open = flags.filter(isOpenFlag).map((f) => ({ f, age: flagAge(f, overview, visitById) }))
+    .sort((a, b) => sevRank(a.f) - sevRank(b.f) || (a.age.created || "").localeCompare(b.age.created || ""));
+  const today = todayKey();
+  const overdue = followUps.filter((f) => f.status === "open" && f.due_at && dayKey(f.due_at) < today);
+  const byPerson = new Map();
+  for (const f of overdue) {
+    const key = f.assignee_id || "";
+    if (!byPerson.has(key)) byPerson.set(key, []);
+    byPerson.get(key).push(f);
+  }
+  const status = sync.status ? sync.status() : {};
+  const counts = Object.keys(SEVERITY).map((s) => [s, open.filter((x) => x.f.severity === s).length]);
+
+  const notify = h("div", { "data-testid": "push-settings" });
+  showPushSettings(notify);
+
+  put(root, 
+    ...screenTitle("Team overview"),
+    h("p", { class: "hs-hint", "data-testid": "overview-freshness" },
+      status.lastSuccessAt ? `Records on this phone as of ${fmtDayTime(status.lastSuccessAt)}.` : "Not synced yet on this phone.",
+      overview.fetched_at ? ` Sync times as of ${fmtDayTime(overview.fetched_at)}${overview.live ? "" : " (offline copy)"}.` : ""),
+    h("h2", { class: "hs-h2" }, "Open flags"),
+    h("p", { class: "hs-body", "data-testid": "flag-counts" },
+      counts.map(([s, n]) => [tag(`${n} ${SEVERITY[s][0].toLowerCase()}`, n ? SEVERITY[s][1] : "grey"), " "])),
+    open.length
+      ? h("ul", { class: "hs-card-list", "data-testid": "flag-list" }, open.map(({ f, age }) => h("li", {},
+        card({ class: `hs-card hs-card--${f.severity}`, "data-testid": "flag", "data-flag-id": f.id, "data-severity": f.severity },
+          h("p", { class: "hs-body hs-card__heading" },
+            tag(SEVERITY[f.severity] ? SEVERITY[f.severity][0] : f.severity, SEVERITY[f.severity] ? SEVERITY[f.severity][1] : "grey"), " ",
+            h("a", { href: `#/flags/${f.id}` }, famName.get(f.family_id) || "Family")),
+          h("p", { class: "hs-body" }, f.reason || ""),
+          h("p", { class: "hs-hint" },
+            f.status === "acknowledged" ? "Acknowledged" : "Not yet acknowledged",
+            age.text ? ` · waiting ${age.text}` : "")))))
+      : emptyState("No open flags."),
+    h("h2", { class: "hs-h2" }, "Overdue follow-ups by practitioner"),
+    byPerson.size
+      ? h("dl", { class: "hs-summary", "data-testid": "overdue-by-practitioner" },
+        [...byPerson.entries()].sort((a, b) => b[1].length - a[1].length).map(([uid, items]) =>
+          h("div", { class: "hs-summary__row", "data-user-id": uid },
+            h("dt", { class: "hs-summary__key" }, names.get(uid) || (uid ? "Practitioner" : "Not assigned")),
+            h("dd", { class: "hs-summary__value" },
+              tag(`${items.length} overdue`, "red"),
+              h("ul", { class: "hs-list" }, items.sort((a, b) => a.due_at.localeCompare(b.due_at)).map((f) =>
+                h("li", {}, h("a", { href: `#/follow-ups/${f.id}` }, famName.get(f.family_id) || "Family"),
+                  ` · due ${fmtDay(f.due_at)} (${daysBetween(dayKey(f.due_at), today)} days)`)))))))
+      : emptyState("No overdue follow-ups."),
+    h("h2", { class: "hs-h2" }, "Last sync"),
+    (overview.practitioners || []).length
+      ? summaryList(overview.practitioners.map((p) => [p.display_name,
+        p.last_sync_at ? fmtDayTime(p.last_sync_at) : "Never synced"]), { "data-testid": "last-sync" })
+      : emptyState(overview.live ? "No practitioners in the team." : "Connect to see when practitioners last synced."),
+    notify,
+  );
+  return follow(["flag", "follow_up", "family", "visit"]);
+}
+
+async function showPushSettings(slot) {
+  if (!push.supported()) {
+    slot.replaceChildren(h("p", { class: "hs-hint" }, "This browser cannot show notifications: open Hearthside to see new flags."));
+    return;
+  }
+  const st = await push.state().catch(() => ({ subscribed: false, permission: push.permission() }));
+  const msg = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const act = st.subscribed
+    ? button("Turn off notifications on this phone", async () => { const r = await push.disable(); msg.textContent = r.message; showPushSettings(slot); },
+      { secondary: true, "data-testid": "push-disable" })
+    : button("Turn on notifications for urgent flags", async () => { const r = await push.enable(); msg.textContent = r.message; if (r.ok) showPushSettings(slot); },
+      { secondary: true, "data-testid": "push-enable" });
+  slot.replaceChildren(h("h2", { class: "hs-h2" }, "Notifications"),
+    h("p", { class: "hs-hint" }, "Notifications never say who a flag is about; you see that here after unlocking."), act, msg);
+}
+
+// -- one flag ---------------------------------------------------------------------------------
+async function renderFlag(root, flagId) {
+  const [user, flag] = await Promise.all([me(), get("flag", flagId)]);
+  if (!flag || flag.deleted || flag._deleted) {
+    put(root, backLink("Back", "#/supervisor"), ...screenTitle("Flag"),
+      emptyState("This flag is not on this phone yet. It will appear here after the next sync."));
+    return follow(["flag"]);
+  }
+  const [family, visit, subject, followUps] = await Promise.all([
+    get("family", flag.family_id),
+    flag.visit_id ? get("visit", flag.visit_id) : null,
+    flag.subject_id ? get("person", flag.subject_id) : null,
+    list("follow_up", { family_id: flag.family_id }),
+  ]);
+  const linked = followUps.filter((f) => (flag.visit_id && f.visit_id === flag.visit_id) || f.id === flag.subject_id);
+  const [label, colour] = SEVERITY[flag.severity] || [flag.severity, "grey"];
+  const answers = Array.isArray(flag.answers) ? flag.answers : [];
+
+  put(root, 
+    backLink(isSupervisor(user) ? "Team overview" : "Back", isSupervisor(user) ? "#/supervisor" : `#/family/${flag.family_id}`),
+    ...screenTitle(`${label} flag`, { caption: family ? family.family_name : "Family" }),
+    h("div", { "data-testid": "flag-detail", "data-flag-id": flag.id, "data-status": flag.status },
+      flag.severity === "urgent" && flag.status !== "closed" ? warningCallout("Needs a decision today", h("p", {}, flag.reason || "")) : h("p", { class: "hs-body" }, flag.reason || ""),
+      summaryList([
+        ["Severity", tag(label, colour)],
+        ["Status", flag.status === "closed" ? "Closed with a decision" : flag.status === "acknowledged" ? "Acknowledged" : "Open"],
+        ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
+        subject ? ["About", personName(subject)] : null,
+        visit ? ["Visit", h("a", { href: `#/visit/${visit.id}` }, `${visitTypeLabel(visit.type)}${visit.completed_at ? ", " + fmtDay(visit.completed_at) : ""}`)] : null,
+        answers.length ? ["Answers that raised it", h("ul", { class: "hs-list" }, answers.map((a) =>
+          h("li", {}, `${a.item || "answer"}: ${Array.isArray(a.value) ? a.value.join(", ") : String(a.value ?? "")}`)))] : null,
+      ]),
+      flag.decision ? h("div", { "data-testid": "flag-decision" },
+        h("h2", { class: "hs-h2" }, "Management decision"),
+        summaryList([
+          ["Decision", flag.decision],
+          ["Rationale", flag.rationale || ""],
+          flag.decided_at ? ["Recorded", fmtDayTime(flag.decided_at)] : null,
+        ])) : null,
+      linked.length ? h("div", {},
+        h("h2", { class: "hs-h2" }, "Follow-ups"),
+        h("ul", { class: "hs-list" }, linked.map((f) => h("li", {},
+          h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status}`)))) : null,
+      isSupervisor(user) && flag.status !== "closed" ? await decisionForm(flag, visit, user) : null),
+  );
+  // Only when this flag itself changes (say the decision arrives from another phone), so a
+  // routine sync does not redraw the form under someone typing.
+  const off = model.subscribe ? model.subscribe(async ({ entity } = {}) => {
+    if (entity && entity !== "*" && entity !== "flag") return;
+    const now = await get("flag", flagId).catch(() => null);
+    if (now && (now.version !== flag.version || now.status !== flag.status)) rerender();
+  }) : null;
+  return () => { if (typeof off === "function") off(); };
+}
+
+async function decisionForm(flag, visit, user) {
+  const id = nextId("dec");
+  const errors = h("div", {});
+  const decision = h("textarea", { class: "hs-textarea", id: `${id}-decision`, name: "decision", rows: 3, "data-testid": "decision" });
+  const rationale = h("textarea", { class: "hs-textarea", id: `${id}-rationale`, name: "rationale", rows: 4, "data-testid": "rationale" });
+  const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", checked: true, "data-testid": "close-flag" });
+  const fuText = h("textarea", { class: "hs-textarea", id: `${id}-fu`, name: "follow_up_text", rows: 2, "data-testid": "decision-follow-up" });
+  const fuDue = h("input", { class: "hs-input hs-input--width-10", type: "date", id: `${id}-due`, name: "follow_up_due", value: todayKey(), "data-testid": "decision-follow-up-due" });
+  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const group = (label, hint, input) => h("div", { class: "hs-form-group" },
+    h("label", { class: "hs-label", for: input.id }, label), hint ? h("div", { class: "hs-hint" }, hint) : null, input);
+
+  const form = h("form", { class: "hs-form", novalidate: true, "data-testid": "decision-form" },
+    h("h2", { class: "hs-h2" }, "Record your decision"),
+    errors,
+    group("Decision", "What will happen, who does it, and by when.", decision),
+    group("Rationale", "Why: what you weighed up, including the child's view and history.", rationale),
+    h("div", { class: "hs-form-group" }, h("div", { class: "hs-checkboxes__item" }, close,
+      h("label", { class: "hs-label hs-checkboxes__label", for: close.id }, "Close the flag with this decision"))),
+    h("details", { class: "hs-details" },
+      h("summary", { class: "hs-details__summary" }, h("span", { class: "hs-details__summary-text" }, "Add a follow-up from this decision")),
+      h("div", { class: "hs-details__text" },
+        group("Follow-up", "Given to the practitioner who made the visit.", fuText),
+        group("Due on", null, fuDue))),
+    h("div", { class: "hs-button-group" },
+      flag.status === "open" ? button("Acknowledge", async () => {
+        await setFields("flag", flag.id, { status: "acknowledged", acknowledged_by: user.user_id, acknowledged_at: new Date().toISOString() });
+        sync.now && sync.now();
+        rerender();
+      }, { secondary: true, "data-testid": "acknowledge" }) : null,
+      h("button", { type: "submit", class: "hs-button", "data-testid": "save-decision" }, "Save decision")),
+    status);
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const problems = [];
+    if (!decision.value.trim()) problems.push({ text: "Enter the decision", href: `#${decision.id}`, target: decision });
+    if (!rationale.value.trim()) problems.push({ text: "Enter the rationale for the decision", href: `#${rationale.id}`, target: rationale });
+    if (fuText.value.trim() && !/^\d{4}-\d{2}-\d{2}$/.test(fuDue.value)) problems.push({ text: "Enter when the follow-up is due", href: `#${fuDue.id}`, target: fuDue });
+    if (problems.length) { errors.replaceChildren(errorSummary(problems)); return; }
+    const at = new Date().toISOString();
+    if (fuText.value.trim()) {
+      await model.create("follow_up", {
+        family_id: flag.family_id, visit_id: flag.visit_id || null, text: fuText.value.trim(),
+        assignee_id: (visit && visit.practitioner_id) || user.user_id, due_at: endOfLocalDay(fuDue.value), status: "open",
+      }, { familyId: flag.family_id });
+    }
+    // The decision fields go before the status, so a flag is never closed without them.
+    const patch = { decision: decision.value.trim(), rationale: rationale.value.trim(), decided_by: user.user_id, decided_at: at };
+    if (!flag.acknowledged_by) Object.assign(patch, { acknowledged_by: user.user_id, acknowledged_at: at });
+    patch.status = close.checked ? "closed" : "acknowledged";
+    await setFields("flag", flag.id, patch);
+    await model.clearDraft(`decision-${flag.id}`).catch(() => null);
+    status.textContent = "Decision saved on this phone; it is sent at the next sync.";
+    if (sync.now) sync.now();
+    rerender();
+  });
+  if (ui.bindDraft) ui.bindDraft(form, `decision-${flag.id}`).catch(() => null);
+  return form;
+}
+
+// -- one follow-up (a reminder's target) -------------------------------------------------------
+async function renderFollowUp(root, followUpId) {
+  const [user, f] = await Promise.all([me(), get("follow_up", followUpId)]);
+  if (!f || f.deleted || f._deleted) {
+    put(root, backLink("My follow-ups", "#/follow-ups"), ...screenTitle("Follow-up"),
+      emptyState("This follow-up is not on this phone yet. It will appear here after the next sync."));
+    return follow(["follow_up"]);
+  }
+  const family = await get("family", f.family_id);
+  const today = todayKey();
+  const day = f.due_at ? dayKey(f.due_at) : today;
+  const late = f.status === "open" && day < today;
+  const errors = h("div", {});
+  const id = nextId("fu");
+  const note = h("textarea", { class: "hs-textarea", id: `${id}-note`, rows: 3, "data-testid": "followup-note" });
+  note.value = f.note || "";
+  const mine = user && (f.assignee_id === user.user_id || isSupervisor(user));
+  put(root, 
+    backLink("My follow-ups", "#/follow-ups"),
+    ...screenTitle("Follow-up", { caption: family ? family.family_name : "Family" }),
+    h("div", { "data-testid": "followup-detail", "data-followup-id": f.id, "data-status": f.status },
+      h("p", { class: "hs-body" }, f.text || ""),
+      summaryList([
+        ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
+        ["Due", late ? tag(`Overdue by ${daysBetween(day, today)} days`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
+        ["Status", f.status === "open" ? "Open" : f.status === "done" ? "Done" : "Cancelled"],
+        f.note ? ["Note", f.note] : null,
+      ]),
+      f.status === "open" && mine ? h("div", {},
+        errors,
+        h("div", { class: "hs-form-group" }, h("label", { class: "hs-label", for: note.id }, "Note"),
+          h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."), note),
+        button("Mark as done", async () => {
+          if (!note.value.trim()) { errors.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }])); return; }
+          await setFields("follow_up", f.id, { note: note.value.trim(), status: "done", completed_at: new Date().toISOString() });
+          if (sync.now) sync.now();
+          rerender();
+        }, { "data-testid": "followup-complete" })) : null));
+}

@@ -1,0 +1,190 @@
+"""Flags to supervisors: listed by severity and age, acknowledged, decided with a
+rationale, closed only with a decision (status open -> acknowledged -> closed; a flag is
+never deleted)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from .. import audit
+from ..access import Principal, family_condition, require_family, require_role, user_condition
+from ..clock import iso, now_iso, parse_iso, utcnow
+from ..errors import Conflict, FieldError, NotFound
+from ..followups import dates
+from ..followups.service import actor_of, check_assignee, create_follow_up, to_read as follow_up_read
+from ..followups.schemas import FollowUpCreate
+from ..storage import records
+from ..storage.crypto import Keyring
+from .schemas import FlagDecision, FlagDetail, FlagRead, FlagRecord, Overview, PractitionerOverdue, PractitionerSync
+
+SEVERITY_ORDER = {"urgent": 0, "high": 1, "routine": 2}
+STATUS_FILTERS = {
+    "active": ("open", "acknowledged"),
+    "open": ("open",),
+    "acknowledged": ("acknowledged",),
+    "closed": ("closed",),
+    "all": ("open", "acknowledged", "closed"),
+}
+
+
+def to_read(row: dict[str, Any], now: datetime) -> FlagRead:
+    age = (now - parse_iso(row["created_at"])).total_seconds() / 3600
+    return FlagRead(**{k: row.get(k) for k in (
+        "id", "family_id", "visit_id", "rule_id", "subject_id", "severity", "reason", "answers", "status",
+        "acknowledged_by", "acknowledged_at", "decision", "rationale", "decided_by", "decided_at", "raised_by",
+        "created_at", "version")}, age_hours=round(max(age, 0.0), 1))
+
+
+def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Most severe first; within a severity the oldest (longest waiting) first.
+    return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["created_at"], r["id"]))
+
+
+def list_flags(db: sqlite_utils.Database, keyring: Keyring, p: Principal, status: str = "active",
+               now: datetime | None = None) -> list[FlagRead]:
+    now = now or utcnow()
+    cond, params = family_condition(p, "family_id")
+    wanted = STATUS_FILTERS[status]
+    marks = ",".join("?" * len(wanted))
+    rows = records.find(db, keyring, "flag", f"{cond} AND status IN ({marks})", [*params, *wanted])
+    return [to_read(r, now) for r in _sorted(rows)]
+
+
+def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> dict[str, Any]:
+    row = records.get(db, keyring, "flag", flag_id)
+    if row is None:
+        raise NotFound("No such flag.")
+    require_family(db, p, row["family_id"])
+    return row
+
+
+def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag: dict[str, Any]) -> FlagRecord:
+    now = utcnow()
+    tz = dates.agency_zone(db, p.agency_id)
+    family = records.get(db, keyring, "family", flag["family_id"]) or {}
+    visit = records.get(db, keyring, "visit", flag["visit_id"]) if flag.get("visit_id") else None
+    subject = None
+    if flag.get("subject_id"):
+        person = records.get(db, keyring, "person", flag["subject_id"])
+        if person is not None:
+            subject = {k: person.get(k) for k in ("id", "role", "given_name", "family_name", "date_of_birth",
+                                                  "protection_plan")}
+    linked = records.find(db, keyring, "follow_up", "(visit_id IS ? AND visit_id IS NOT NULL) OR id = ?",
+                          [flag.get("visit_id"), flag.get("subject_id") or ""], order_by="due_at, id")
+    practitioner = None
+    if visit is not None:
+        rows = list(db.query("SELECT id, display_name FROM users WHERE id = ?", [visit["practitioner_id"]]))
+        practitioner = rows[0] if rows else None
+    return FlagRecord(
+        family={"id": flag["family_id"], "family_name": family.get("family_name"),
+                "postcode": family.get("postcode"), "team_id": family.get("team_id")},
+        visit=None if visit is None else {
+            "id": visit["id"], "type": visit["type"], "status": visit["status"],
+            "completed_at": visit.get("completed_at"), "planned_for": visit.get("planned_for"),
+            "practitioner_id": visit["practitioner_id"],
+            "practitioner_name": practitioner["display_name"] if practitioner else None},
+        subject=subject,
+        follow_ups=[follow_up_read(r, tz, now) for r in linked],
+    )
+
+
+def get_flag(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
+    flag = _load(db, keyring, p, flag_id)
+    audit.record(db, "flag-read", entity="flag", entity_id=flag_id, family_id=flag["family_id"],
+                 purpose="review flag", **audit.by(p))
+    return FlagDetail(flag=to_read(flag, utcnow()), record=_record_behind(db, keyring, p, flag))
+
+
+def acknowledge(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
+    require_role(p, "supervisor", "admin")
+    flag = _load(db, keyring, p, flag_id)
+    if flag["status"] == "open":
+        records.update(db, keyring, "flag", flag_id, {
+            "status": "acknowledged", "acknowledged_by": p.user_id, "acknowledged_at": now_iso()}, actor_of(p))
+        audit.record(db, "flag-acknowledged", entity="flag", entity_id=flag_id, family_id=flag["family_id"],
+                     **audit.by(p))
+    return get_flag(db, keyring, p, flag_id)
+
+
+def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, body: FlagDecision) -> FlagDetail:
+    require_role(p, "supervisor", "admin")
+    flag = _load(db, keyring, p, flag_id)
+    if flag["status"] == "closed":
+        raise Conflict("This flag is closed; its decision stands. Raise a new follow-up instead.",
+                       errors=[FieldError("body.decision", "flag already closed")])
+    at = now_iso()
+    changes: dict[str, Any] = {
+        "decision": body.decision, "rationale": body.rationale, "decided_by": p.user_id, "decided_at": at,
+        "status": "closed" if body.close else "acknowledged",
+    }
+    if not flag.get("acknowledged_by"):
+        changes.update(acknowledged_by=p.user_id, acknowledged_at=at)
+    created = []
+    default_assignee = None
+    if flag.get("visit_id"):
+        rows = list(db.query("SELECT practitioner_id FROM visits WHERE id = ?", [flag["visit_id"]]))
+        default_assignee = rows[0]["practitioner_id"] if rows else None
+    for i, fu in enumerate(body.follow_ups):
+        assignee = fu.assignee_id or default_assignee or p.user_id
+        check_assignee(db, p, flag["family_id"], assignee, f"body.follow_ups[{i}].assignee_id")
+        created.append(create_follow_up(db, keyring, p, FollowUpCreate(
+            family_id=flag["family_id"], text=fu.text, due_date=fu.due_date, assignee_id=assignee,
+            visit_id=flag.get("visit_id"))))
+    records.update(db, keyring, "flag", flag_id, changes, actor_of(p))
+    audit.record(db, "flag-decided" if body.close else "flag-decision-recorded", entity="flag", entity_id=flag_id,
+                 family_id=flag["family_id"], detail={"follow_ups": len(created), "closed": body.close},
+                 **audit.by(p))
+    detail = get_flag(db, keyring, p, flag_id)
+    detail.created_follow_ups = created
+    return detail
+
+
+def close(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
+    require_role(p, "supervisor", "admin")
+    flag = _load(db, keyring, p, flag_id)
+    if not flag.get("decision"):
+        raise Conflict("A flag can only be closed with a recorded decision and rationale.",
+                       errors=[FieldError("body.decision", "record a decision first")])
+    if flag["status"] != "closed":
+        records.update(db, keyring, "flag", flag_id, {"status": "closed"}, actor_of(p))
+        audit.record(db, "flag-closed", entity="flag", entity_id=flag_id, family_id=flag["family_id"], **audit.by(p))
+    return get_flag(db, keyring, p, flag_id)
+
+
+def overview(db: sqlite_utils.Database, keyring: Keyring, p: Principal, now: datetime | None = None) -> Overview:
+    """The team at a glance: open flags by severity and age, overdue follow-ups by
+    practitioner, and when each practitioner last synced (how fresh the picture is)."""
+    require_role(p, "supervisor", "admin")
+    now = now or utcnow()
+    tz = dates.agency_zone(db, p.agency_id)
+    flags = list_flags(db, keyring, p, "active", now)
+    by_severity = {s: 0 for s in SEVERITY_ORDER}
+    for f in flags:
+        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+    ucond, uparams = user_condition(p, "u")
+    staff = list(db.query(
+        f"SELECT u.id, u.display_name, u.role, (SELECT MAX(d.last_sync_at) FROM devices d WHERE d.user_id = u.id)"
+        f" AS last_sync_at FROM users u WHERE {ucond} AND u.disabled_at IS NULL"
+        f" AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name, u.id", uparams))
+    cond, params = family_condition(p, "family_id")
+    overdue = records.find(db, keyring, "follow_up", f"{cond} AND status = 'open' AND due_at < ?",
+                           [*params, iso(now)], order_by="due_at, id")
+    names = {s["id"]: s["display_name"] for s in staff}
+    grouped: dict[str, list] = {}
+    for row in overdue:
+        grouped.setdefault(row.get("assignee_id") or "", []).append(follow_up_read(row, tz, now))
+    by_practitioner = [
+        PractitionerOverdue(user_id=uid, display_name=names.get(uid, "Unassigned" if not uid else "Another team"),
+                            count=len(items), follow_ups=items)
+        for uid, items in sorted(grouped.items(), key=lambda kv: (-len(kv[1]), names.get(kv[0], "")))
+    ]
+    audit.record(db, "supervisor-overview", purpose="supervision", detail={"flags": len(flags)}, **audit.by(p))
+    return Overview(
+        generated_at=iso(now), open_flags_by_severity=by_severity, flags=flags,
+        overdue_by_practitioner=by_practitioner,
+        practitioners=[PractitionerSync(user_id=s["id"], display_name=s["display_name"], role=s["role"],
+                                        last_sync_at=s["last_sync_at"]) for s in staff],
+    )
