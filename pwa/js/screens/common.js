@@ -235,5 +235,15 @@ export function textArea({ label, hint, value, onSave, rows = 4, testid, labelCl
 
 // Screens register flushers so a pending debounced save is written before lock/navigation.
 const flushers = new Set();
+const pending = new Set();
 export function registerFlush(fn) { flushers.add(fn); return () => flushers.delete(fn); }
-export async function flushAll() { for (const f of [...flushers]) await f(); }
+// Saves still on their way to the encrypted store; awaited before leaving a page or signing.
+export function trackSave(promise) {
+  pending.add(promise);
+  promise.finally(() => pending.delete(promise)).catch(() => {});
+  return promise;
+}
+export async function flushAll() {
+  for (const f of [...flushers]) await f();
+  await Promise.allSettled([...pending]);
+}

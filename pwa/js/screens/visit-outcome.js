@@ -29,12 +29,12 @@ export async function recordingWarnings(content, text, context) {
   if (!text || !content) return [];
   const { recording } = await loadEngines();
   if (!recording) return [];
-  const fn = recording.check || recording.warnings || recording.recordingWarnings || recording.checkRecording
-    || (recording.default && (recording.default.check || recording.default));
-  if (typeof fn !== "function") return [];
+  // checkRecording(text, context, rules) -> [{code, match, message, source}]
+  const fn = recording.checkRecording || (recording.default && recording.default.checkRecording);
+  if (typeof fn !== "function" || !content.recording) return [];
   try {
-    const out = await fn(content.recording || content, text, context);
-    return Array.isArray(out) ? out : (out && out.warnings) || [];
+    const out = await fn(text, context, content.recording);
+    return Array.isArray(out) ? out : [];
   } catch (err) {
     console.error("recording check failed", err && err.message);
     return [];

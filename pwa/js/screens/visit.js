@@ -7,7 +7,7 @@ import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
 import { h, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
          personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
-         warningCallout, registerFlush, flushAll } from "./common.js";
+         warningCallout, registerFlush, flushAll, trackSave } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
          AGE_BAND_LABELS, answered, condHolds, CHILD_ROLES } from "./visit-facts.js";
@@ -36,7 +36,7 @@ function enqueue(key, fn) {
   const prev = queues.get(key) || Promise.resolve();
   const next = prev.then(fn, fn);
   queues.set(key, next.catch(() => {}));
-  return next;
+  return trackSave(next);
 }
 
 async function load(visitId) {
@@ -165,7 +165,7 @@ function renderPresence(root, ctx) {
 
   const save = async () => {
     const present = b.persons.filter((p) => answers.get(p.id) === "seen").map((p) => p.id);
-    await setFields("visit", visit.id, { present });
+    await trackSave(setFields("visit", visit.id, { present }));
     ctx.present = new Set(present);
     status.textContent = "Saved on this phone";
   };
@@ -191,7 +191,8 @@ function renderPresence(root, ctx) {
     h("p", { class: "hs-body" }, "For each person, say whether you saw them at this visit. \"Not seen\" is an answer in its own right: it shows who the record has not heard from."),
     ...groups,
     status,
-    button("Save and continue", () => {
+    button("Save and continue", async () => {
+      await flushAll();
       const missing = b.persons.filter((p) => !answers.get(p.id));
       if (missing.length) {
         errorSlot.replaceChildren(errorSummary(missing.map((p) => ({
