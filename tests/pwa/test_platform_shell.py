@@ -1,0 +1,70 @@
+"""The installable shell: manifest, icons, service worker and its precache."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from platform_helpers import open_app, wait_state, wait_sw_controls
+from shell_manifest import TARGET, render
+
+PWA = Path(__file__).resolve().parents[2] / "pwa"
+
+
+def test_precache_list_is_current_with_the_files_under_pwa():
+    assert TARGET.read_text() == render(), "run: python tests/pwa/shell_manifest.py"
+
+
+def test_manifest_icons_are_real_pngs_of_the_declared_sizes():
+    manifest = json.loads((PWA / "manifest.webmanifest").read_text())
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
+    purposes = set()
+    for icon in manifest["icons"]:
+        data = (PWA / icon["src"].lstrip("/")).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert f"{width}x{height}" == icon["sizes"]
+        purposes.add((icon["sizes"], icon["purpose"]))
+    assert {("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"), ("512x512", "maskable")} <= purposes
+
+
+def test_index_has_no_inline_script_or_style():
+    html = (PWA / "index.html").read_text()
+    import re
+
+    assert "<style" not in html and not re.search(r"\sstyle=", html)
+    assert not re.search(r"<[^>]*\son[a-z]+=", html), "inline event handler"
+    assert "Content-Security-Policy" in html and "script-src 'self'" in html
+    assert html.count("<script") == 1 and 'src="/js/app.js"' in html and 'type="module"' in html
+
+
+@pytest.mark.browser
+def test_app_is_installable_and_the_service_worker_controls_the_page(browser_context, live_server):
+    page = open_app(browser_context, live_server)
+    wait_state(page, "signed-out")
+    wait_sw_controls(page)
+    cdp = browser_context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")
+    assert errors == {"installabilityErrors": []}
+    names = page.evaluate("caches.keys()")
+    assert len(names) == 1 and names[0].startswith("hearthside-shell-")
+    urls = page.evaluate("(async () => { const c = await caches.open((await caches.keys())[0]);"
+                         " return (await c.keys()).map(r => new URL(r.url).pathname); })()")
+    assert "/index.html" in urls and "/js/app.js" in urls
+    assert not [u for u in urls if u.startswith("/api/")]
+
+
+@pytest.mark.browser
+def test_no_console_errors_or_csp_violations_when_the_app_opens(browser_context, live_server):
+    problems = []
+    page = browser_context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(live_server.url + "/")
+    wait_state(page, "signed-out")
+    wait_sw_controls(page)
+    assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
+    assert not [p for p in problems if "screens.css" not in p], problems
