@@ -1,7 +1,7 @@
 // Caseload: every family on this phone, searchable by family name, postcode or any
 // member's name. Rows are built once; typing only toggles `hidden`, so 60 families (or
 // several hundred) filter without lag.
-import { h, screenTitle, tag, fmtDay, dayKey, todayKey, visitTypeLabel, emptyState } from "./common.js";
+import { h, fill, screenTitle, tag, fmtDay, dayKey, todayKey, visitTypeLabel, emptyState } from "./common.js";
 import { list } from "./data.js";
 
 export async function render(root) {
@@ -63,7 +63,7 @@ export async function render(root) {
     });
   });
 
-  root.append(
+  fill(root, 
     ...screenTitle("Caseload"),
     h("div", { class: "hs-form-group" },
       h("label", { class: "hs-label", for: "caseload-search" }, "Search families"),

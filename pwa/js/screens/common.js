@@ -3,6 +3,13 @@ import { h } from "../ui.js";
 
 export { h };
 
+// Element.append would print null as "null": skip empty children, flatten arrays.
+export function fill(parent, ...children) {
+  const flat = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== true);
+  parent.append(...flat);
+  return parent;
+}
+
 const TZ = "Europe/London";
 const dayFmt = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", day: "numeric", month: "short", year: "numeric" });
 const timeFmt = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit" });

@@ -1,7 +1,7 @@
 // Conflicts: two people changed the same thing differently. Show every value with who and
 // when, let the practitioner choose one or combine them, and record the decision as a
 // `resolve` op (which syncs like any other change).
-import { h, screenTitle, tag, card, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId } from "./common.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
 
@@ -36,15 +36,15 @@ function who(cand, user) {
 export async function render(root) {
   const user = await me();
   const conflicts = (await list("conflict")).filter((c) => c.status !== "resolved");
-  root.append(
+  fill(root, 
     ...screenTitle("Conflicts"),
     h("p", { class: "hs-body" }, "Someone else changed the same detail as you, before either change reached the server. Nothing has been lost: every version is kept. Choose the right one, or combine them."),
   );
   if (!conflicts.length) {
-    root.append(emptyState("There are no conflicts to sort out."));
+    fill(root, emptyState("There are no conflicts to sort out."));
     return;
   }
-  for (const c of conflicts) root.append(await conflictCard(c, user));
+  for (const c of conflicts) fill(root, await conflictCard(c, user));
 }
 
 async function conflictCard(c, user) {

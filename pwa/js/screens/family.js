@@ -1,7 +1,7 @@
 // Family: who is in it (fathers and male carers as fully as mothers), flags as warning
 // callouts, open follow-ups, and the visits as a chronology.
 import { navigate } from "../router.js";
-import { h, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayTime, dayKey, todayKey, relDay,
+import { h, fill, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayTime, dayKey, todayKey, relDay,
          visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
 import { ageBand, AGE_BAND_LABELS, CHILD_ROLES } from "./visit-facts.js";
@@ -13,7 +13,7 @@ export async function render(root, params) {
   const familyId = params.familyId || params.id;
   const b = await familyBundle(familyId);
   if (!b.family) {
-    root.append(...screenTitle("Family not found"),
+    fill(root, ...screenTitle("Family not found"),
       h("p", { class: "hs-body" }, "This family is not on this phone. It may have left your caseload."),
       backLink("Back to caseload", "#/caseload"));
     return;
@@ -30,7 +30,7 @@ export async function render(root, params) {
   const upcoming = visits.filter((v) => v.status !== "completed").reverse();
   const past = visits.filter((v) => v.status === "completed");
 
-  root.append(
+  fill(root, 
     backLink("Caseload", "#/caseload"),
     ...screenTitle(`${b.family.family_name} family`, { caption: b.family.postcode || null }),
 

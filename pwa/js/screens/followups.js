@@ -1,5 +1,5 @@
 // My follow-ups by due date, overdue first and highlighted; complete one or add a note.
-import { h, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId } from "./common.js";
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
 
@@ -17,7 +17,7 @@ export async function render(root) {
   const upcoming = open.filter((f) => dueKey(f) >= today);
   const done = mine.filter((f) => !isOpen(f)).slice(-10).reverse();
 
-  root.append(
+  fill(root, 
     ...screenTitle("My follow-ups"),
     h("p", { class: "hs-body", "data-testid": "followup-counts" },
       `${open.length} open`, overdue.length ? ", " : "", overdue.length ? tag(`${overdue.length} overdue`, "red") : null),

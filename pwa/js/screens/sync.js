@@ -1,7 +1,7 @@
 // Sync status: what is waiting, when sync last worked, the last failure in plain words,
 // and each record's status. A failure is never shown as success.
 import * as sync from "../sync.js";
-import { h, screenTitle, tag, summaryList, fmtDayTime, button, emptyState, warningCallout, visitTypeLabel } from "./common.js";
+import { h, fill, screenTitle, tag, summaryList, fmtDayTime, button, emptyState, warningCallout, visitTypeLabel } from "./common.js";
 import { list } from "./data.js";
 
 const STATE_LABEL = {
@@ -25,7 +25,7 @@ const ENTITY_LABEL = {
 
 function norm(s) {
   s = s || {};
-  const failure = s.lastFailure ?? s.last_failure ?? null;
+  const failure = s.last_failure ?? s.lastFailure ?? null;
   return {
     pending: s.pending ?? 0,
     state: s.state || "idle",
@@ -50,21 +50,29 @@ export function syncSummary(raw) {
   ], { "data-testid": "sync-summary" });
 }
 
+const RANK = { rejected: 0, conflict: 1, waiting: 2, sent: 3, confirmed: 4 };
+
+// One row per record (a visit's answers are many ops): its least-settled status wins.
 async function recordRows() {
-  const rows = [];
+  const byRecord = new Map();
+  const add = (entity, id, status, reason, field) => {
+    const key = `${entity}|${id}`;
+    const row = byRecord.get(key) || { entity, id, status, reason: null, fields: new Set(), count: 0 };
+    if ((RANK[status] ?? 9) < (RANK[row.status] ?? 9)) row.status = status;
+    if (reason && !row.reason) row.reason = reason;
+    if (field) row.fields.add(field);
+    row.count += 1;
+    byRecord.set(key, row);
+  };
   const outbox = typeof sync.outbox === "function" ? await sync.outbox() : null;
   if (Array.isArray(outbox)) {
-    for (const o of outbox) rows.push({ entity: o.entity || (o.type === "resolve" ? "conflict" : "?"), id: o.entity_id || o.conflict_id,
-                                        status: o.status, reason: o.reason, field: o.field });
-    return rows;
-  }
-  // Fallback: the per-record status the model keeps on each record.
-  for (const entity of Object.keys(ENTITY_LABEL)) {
-    for (const r of await list(entity)) {
-      if (r._sync && r._sync !== "confirmed") rows.push({ entity, id: r.id, status: r._sync });
+    for (const o of outbox) add(o.entity || (o.type === "resolve" ? "conflict" : "?"), o.entity_id || o.conflict_id, o.status, o.reason, o.field);
+  } else {
+    for (const entity of Object.keys(ENTITY_LABEL)) {
+      for (const r of await list(entity)) if (r._sync && r._sync !== "confirmed") add(entity, r.id, r._sync);
     }
   }
-  return rows;
+  return [...byRecord.values()].sort((a, b) => (RANK[a.status] ?? 9) - (RANK[b.status] ?? 9));
 }
 
 export async function render(root) {
@@ -84,13 +92,14 @@ export async function render(root) {
   }, { "data-testid": "sync-now" });
 
   const grouped = rows.filter((r) => r.status !== "confirmed");
-  root.append(
+  const summarySlot = h("div", {}, syncSummary(status));
+  fill(root, 
     ...screenTitle("Sync"),
     s.state === "error" && s.pending
       ? warningCallout("Your latest changes are not on the server yet",
           h("p", { class: "hs-body" }, `${s.pending} ${s.pending === 1 ? "change is" : "changes are"} kept safely on this phone and will be sent when sync works again.`))
       : null,
-    syncSummary(status),
+    summarySlot,
     syncBtn,
     s.conflicts ? h("p", { class: "hs-body" }, h("a", { href: "#/conflicts" }, `${s.conflicts} ${s.conflicts === 1 ? "conflict needs" : "conflicts need"} a decision`)) : null,
     h("h2", { class: "hs-h2" }, "Changes on this phone"),
@@ -103,13 +112,13 @@ export async function render(root) {
             const what = ENTITY_LABEL[r.entity] || r.entity;
             const where = r.entity === "visit" ? visitLabel.get(r.id) : null;
             return h("tr", { "data-testid": "sync-record", "data-status": r.status || "" },
-              h("td", {}, what, r.field ? ` (${r.field.replaceAll("_", " ")})` : "", where ? h("div", { class: "hs-hint" }, where) : null),
+              h("td", {}, what, r.count > 1 ? ` (${r.count} changes)` : "", where ? h("div", { class: "hs-hint" }, where) : null),
               h("td", {}, tag(label, colour), r.reason ? h("div", { class: "hs-hint" }, r.reason) : null));
           })))
       : emptyState("Everything on this phone has been confirmed by the server."),
   );
 
-  const off = typeof sync.subscribe === "function" ? sync.subscribe(() => {})
-    : null;
+  // Keep the figures live while the screen is open (a sync may finish while reading it).
+  const off = typeof sync.subscribe === "function" ? sync.subscribe((st) => summarySlot.replaceChildren(syncSummary(st))) : null;
   return () => { if (typeof off === "function") off(); };
 }

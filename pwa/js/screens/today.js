@@ -1,6 +1,6 @@
 // Today: my planned visits (today and the next days), follow-ups due and overdue, sync.
 import * as sync from "../sync.js";
-import { h, screenTitle, tag, card, fmtDay, fmtTime, relDay, dayKey, todayKey, addDays, daysBetween,
+import { h, fill, screenTitle, tag, card, fmtDay, fmtTime, relDay, dayKey, todayKey, addDays, daysBetween,
          visitTypeLabel, emptyState, warningCallout } from "./common.js";
 import { list, me, isOpen, dueKey } from "./data.js";
 import { syncSummary } from "./sync.js";
@@ -27,7 +27,7 @@ export async function render(root) {
   const dueToday = myFollowUps.filter((f) => dueKey(f) === today);
   const urgentFlags = flags.filter((f) => f.status === "open" && f.severity === "urgent");
 
-  root.append(
+  fill(root, 
     ...screenTitle("Today", { caption: user ? user.display_name : null }),
     urgentFlags.length
       ? warningCallout(`${urgentFlags.length} urgent safeguarding ${urgentFlags.length === 1 ? "flag" : "flags"} open`,

@@ -5,7 +5,7 @@
 import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
-import { h, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
+import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
          personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
          warningCallout, registerFlush, flushAll, trackSave } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
@@ -69,7 +69,7 @@ export async function render(root, params) {
   const visitId = params.visitId || params.id;
   const ctx = await load(visitId);
   if (!ctx) {
-    root.append(...screenTitle("Visit not found"),
+    fill(root, ...screenTitle("Visit not found"),
       h("p", { class: "hs-body" }, "This visit is not on this phone."), backLink("Today", "#/today"));
     return;
   }
@@ -101,12 +101,12 @@ export async function render(root, params) {
 function renderHub(root, ctx) {
   const { visit, b } = ctx;
   const started = visit.status === "in-progress";
-  root.append(
+  fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
     ...screenTitle(visitTypeLabel(visit.type), { caption: `${b.family.family_name} family · ${fmtDay(visit.planned_for)}` }));
 
   if (!started) {
-    root.append(
+    fill(root, 
       h("p", { class: "hs-body" }, "Start the visit when you are with the family. Everything you record is saved on this phone, encrypted, as you go."),
       h("div", { class: "hs-button-group" },
         button("Start visit", async () => {
@@ -126,13 +126,14 @@ function renderHub(root, ctx) {
   const absentCarers = new Set(ctx.subjects.filter((s) => s.kind === "carer" && !ctx.present.has(s.id)).map((s) => s.id));
   const checklistItems = ctx.tasks.map((t) => ({
     text: `${t.checklist.title}: ${t.subject ? personName(ctx.byId.get(t.subject.id)) : "the visit"}`,
-    hint: t.subject ? subjectLabel(ctx, t.subject) + (absentCarers.has(t.subjectId) ? " – not seen at this visit" : "") : null,
+    hint: t.subject ? (t.subject.kind === "child" ? AGE_BAND_LABELS[t.subject.age_band] || "Child" : roleLabel(ctx.byId.get(t.subject.id).role))
+      + (absentCarers.has(t.subjectId) ? " – not seen at this visit" : "") : null,
     href: presenceDone ? taskHref(ctx, t) : null,
     status: presenceDone ? taskStatus(t, ctx.idx) : "cannot-start",
     testid: `task-${t.checklist.id}-${t.subjectId}`,
   }));
   const obsCount = ctx.observations.length;
-  root.append(
+  fill(root, 
     h("h2", { class: "hs-h2" }, "1. Who is here"),
     taskList([{ text: "Who is present", href: `#/visit/${visit.id}/presence`, status: presenceDone ? "completed" : "not-started",
                 testid: "task-presence",
@@ -184,7 +185,7 @@ function renderPresence(root, ctx) {
     return g;
   });
 
-  root.append(
+  fill(root, 
     backLink("Visit tasks", `#/visit/${visit.id}`),
     errorSlot,
     ...screenTitle("Who is present", { caption: `${b.family.family_name} family` }),
@@ -243,7 +244,7 @@ function saver(ctx, task, item, onSaved) {
 function renderChecklist(root, ctx, checklistId, subjectId) {
   const task = ctx.tasks.find((t) => t.checklist.id === checklistId && t.subjectId === subjectId);
   if (!task) {
-    root.append(...screenTitle("Checklist not found"), backLink("Visit tasks", `#/visit/${ctx.visit.id}`));
+    fill(root, ...screenTitle("Checklist not found"), backLink("Visit tasks", `#/visit/${ctx.visit.id}`));
     return null;
   }
   const c = task.checklist;
@@ -280,17 +281,17 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
     if (item.section && item.section !== section) {
       section = item.section;
       const s = (c.sections || []).find((x) => x.id === section);
-      if (s) form.append(h("h2", { class: "hs-h2" }, s.title), s.guidance ? h("p", { class: "hs-hint" }, s.guidance) : null);
+      if (s) fill(form, h("h2", { class: "hs-h2" }, s.title), s.guidance ? h("p", { class: "hs-hint" }, s.guidance) : null);
     }
     const el = renderItem(item, ctx.idx.get(`${c.id}|${task.subjectId}|${item.id}`), saver(ctx, task, item, onSaved), { gradeScale });
     el.hidden = !condHolds(item.show_if, c, task.subjectId, ctx.idx);
     containers.set(item.id, el);
-    form.append(el);
+    fill(form, el);
   }
   const subject = task.subject;
   const notSeen = subject && !ctx.present.has(subject.id);
 
-  root.append(
+  fill(root, 
     backLink("Visit tasks", `#/visit/${ctx.visit.id}`),
     ...screenTitle(c.title, { caption: subject ? subjectLabel(ctx, subject) : `${ctx.b.family.family_name} family` }),
     notSeen ? insetText(h("p", { class: "hs-body" }, `${personName(ctx.byId.get(subject.id))} is recorded as not seen at this visit. Answer what you know, or "not known".`)) : null,
@@ -368,7 +369,7 @@ async function renderObservations(root, ctx) {
   sessionStorage.removeItem("hs-last-obs-warnings");
   if (last.length) warnSlot.append(warningsView(last.map((w) => ({ where: "Your last entry", warning: w }))));
 
-  root.append(
+  fill(root, 
     backLink("Visit tasks", `#/visit/${visit.id}`),
     errorSlot,
     ...screenTitle("Observations", { caption: `${b.family.family_name} family` }),
@@ -409,8 +410,18 @@ function answersSummary(ctx, { changeLinks }) {
       { "data-testid": "summary-presence" }));
   }
   for (const t of ctx.tasks) {
-    const items = visibleItems(t, ctx.idx);
-    out.push(h("h2", { class: "hs-h2" }, `${t.checklist.title}${t.subject ? ": " + personName(ctx.byId.get(t.subject.id)) : ""}`),
+    // Unanswered optional questions are left out: the summary is what was recorded.
+    const items = visibleItems(t, ctx.idx).filter((i) => {
+      const r = ctx.idx.get(`${t.checklist.id}|${t.subjectId}|${i.id}`);
+      return i.required || (r && (answered(r.answer) || r.note));
+    });
+    out.push(h("h2", { class: "hs-h2" }, `${t.checklist.title}${t.subject ? ": " + personName(ctx.byId.get(t.subject.id)) : ""}`));
+    if (!items.length) {
+      out.push(h("p", { class: "hs-body hs-empty" }, "Nothing recorded. ",
+        changeLinks ? h("a", { href: taskHref(ctx, t) }, "Open this checklist", h("span", { class: "hs-visually-hidden" }, `: ${t.checklist.title}`)) : null));
+      continue;
+    }
+    out.push(
       summaryList(items.map((i) => {
         const r = ctx.idx.get(`${t.checklist.id}|${t.subjectId}|${i.id}`);
         const parts = [answerLabel(i, r ? r.answer : null, (ctx.content && ctx.content.grade_scale) || [])];
@@ -488,7 +499,7 @@ async function signVisit(ctx, root, errorSlot) {
 async function renderCheck(root, ctx) {
   const errorSlot = h("div", {});
   const [outcome, warnings] = await Promise.all([outcomeFor(ctx), allWarnings(ctx)]);
-  root.append(
+  fill(root, 
     backLink("Visit tasks", `#/visit/${ctx.visit.id}`),
     errorSlot,
     ...screenTitle("Check your answers before signing", { caption: `${ctx.b.family.family_name} family · ${visitTypeLabel(ctx.visit.type)}` }),
@@ -529,7 +540,7 @@ async function renderNoAccess(root, ctx) {
                          onSave: (v) => setFields("visit", visit.id, { summary: v }) }));
   }
   await refreshOutcome();
-  root.append(
+  fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
     errorSlot,
     ...screenTitle("No access", { caption: `${b.family.family_name} family · ${visitTypeLabel(visit.type)} · ${fmtDay(visit.planned_for)}` }),
@@ -571,7 +582,7 @@ async function renderSigned(root, ctx) {
   const addText = textArea({ label: "Add an addendum", hint: "A correction or something learned after signing. It is added to the record with the date and your name; the signed record is not changed.",
                              value: "", testid: "addendum-text", onSave: () => {}, id: "addendum-text" });
   const rec = sync.recordStatus ? sync.recordStatus("visit", visit.id) : null;
-  root.append(
+  fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
     signedNow ? h("div", { class: "hs-panel hs-panel--confirmation", role: "status", "data-testid": "signed-panel" },
       h("h2", { class: "hs-panel__title" }, "Visit signed"),
