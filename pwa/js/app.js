@@ -167,6 +167,7 @@ async function renderUnlock() {
   formScreen('Hearthside is locked', 'Enter your PIN or passphrase to unlock.', {
     nodes: [ui.field('PIN or passphrase', pin), note], submitId: 'unlock', firstId: 'pin',
   }, 'Unlock', async () => {
+    mark('unlock-submit');
     try {
       await session.unlock(pin.value);
     } catch (e) {
@@ -257,6 +258,7 @@ async function onState(state) {
     showShell(true);
     appEl().replaceChildren();
     await loadScreens();
+    mark('state:unlocked');
     router.setContext({ model, sync, router, ui, session, lock });
     await sync.load().catch((e) => console.error(e));
     router.resume(appEl());
@@ -273,7 +275,11 @@ async function onState(state) {
   else if (state === 'enrol') renderChoosePin();
   else if (state === 'locked') await renderUnlock();
   else if (state === 'recover') renderSignIn('There were too many wrong PINs, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
+  mark(`state:${state}`);
 }
+
+// Marks for bench/pwa_load.py (performance entries hold no data, only names and times).
+function mark(name) { try { performance.mark(`hs:${name}`); } catch (_) { /* old browser */ } }
 
 function exposeForTests() {
   const flag = new URLSearchParams(location.search).has('test') || localStorage.getItem('hearthside.test') === '1';
