@@ -97,7 +97,7 @@ def main() -> None:
             wait_until(page, "n => document.querySelectorAll('#app a[href^=\"#/family/\"]').length >= n", n)
             ctx.close()
 
-            files = shell_files() + ["sw.js", "shell-manifest.js"]
+            files = shell_files() + ["sw.js"]
             total_raw = sum((PWA / f).stat().st_size for f in files)
             total_gz = sum(gz((PWA / f).read_bytes()) for f in files)
             page_files = [f.lstrip("/") or "index.html" for f in first_screen]
