@@ -121,7 +121,12 @@ def go(page, hash_: str) -> None:
     """Navigate inside the app and wait until the screen has rendered."""
     page.evaluate(
         """h => new Promise(resolve => {
-            document.addEventListener('hearthside:rendered', () => resolve(), {once: true});
+            const done = (ev) => {
+                if (ev.detail && ev.detail.hash !== h) return;  // an earlier screen finishing
+                document.removeEventListener('hearthside:rendered', done);
+                resolve();
+            };
+            document.addEventListener('hearthside:rendered', done);
             if (location.hash === h) window.__hearthside.router.rerender(); else location.hash = h;
         })""",
         hash_,

@@ -1,5 +1,6 @@
 // Small pieces shared by the screens, built on the platform's ui.js (textContent only).
 import { h } from "../ui.js";
+import * as lock from "../lock.js";
 
 export { h };
 
@@ -254,3 +255,5 @@ export async function flushAll() {
   for (const f of [...flushers]) await f();
   await Promise.allSettled([...pending]);
 }
+// Text typed a moment ago (still in its debounce) is written before the key is dropped.
+lock.onBeforeLock(() => flushAll());

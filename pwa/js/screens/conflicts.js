@@ -17,7 +17,10 @@ function show(v) {
 
 async function recordLabel(c) {
   const rec = await get(c.entity, c.entity_id).catch(() => null);
-  if (!rec) return null;
+  if (!rec) {
+    const fam = c.family_id ? await get("family", c.family_id).catch(() => null) : null;
+    return fam ? `${fam.family_name} family` : null;
+  }
   if (c.entity === "family") return `${rec.family_name} family`;
   if (c.entity === "person") return personName(rec);
   const fam = rec.family_id ? await get("family", rec.family_id).catch(() => null) : null;

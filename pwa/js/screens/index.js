@@ -11,5 +11,9 @@ export const routes = [
   { pattern: "#/followups", title: "My follow-ups", load: () => import("./followups.js") },
   { pattern: "#/sync", title: "Sync", load: () => import("./sync.js") },
   { pattern: "#/conflicts", title: "Conflicts", load: () => import("./conflicts.js") },
+  // Supervisor screens (push branch: screens/supervisor.js); a no-op until it is merged.
+  { pattern: "#/supervisor", title: "Team overview", load: () => import("./supervisor.js") },
+  { pattern: "#/flags/:flagId", title: "Flag", load: () => import("./supervisor.js") },
+  { pattern: "#/follow-ups/:followUpId", title: "Follow-up", load: () => import("./supervisor.js") },
 ];
 export default routes;

@@ -27,12 +27,14 @@ export async function render(root) {
   const dueToday = myFollowUps.filter((f) => dueKey(f) === today);
   const urgentFlags = flags.filter((f) => f.status === "open" && f.severity === "urgent");
 
-  fill(root, 
+  const supervisor = user && (user.role === "supervisor" || user.role === "admin");
+  fill(root,
     ...screenTitle("Today", { caption: user ? user.display_name : null }),
+    supervisor ? h("p", { class: "hs-body" }, h("a", { href: "#/supervisor", "data-testid": "team-overview" }, "Team overview: flags and overdue follow-ups")) : null,
     urgentFlags.length
       ? warningCallout(`${urgentFlags.length} urgent safeguarding ${urgentFlags.length === 1 ? "flag" : "flags"} open`,
           h("ul", { class: "hs-list" }, urgentFlags.map((f) =>
-            h("li", {}, h("a", { href: `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family"), ": ", f.reason || ""))))
+            h("li", {}, h("a", { href: supervisor ? `#/flags/${f.id}` : `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family"), ": ", f.reason || ""))))
       : null,
     h("section", { "aria-labelledby": "today-visits", "data-testid": "today-visits" },
       h("h2", { id: "today-visits", class: "hs-h2" }, "Visits"),

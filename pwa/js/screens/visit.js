@@ -316,7 +316,7 @@ async function renderObservations(root, ctx) {
   const draftId = `observation-draft:${visit.id}`;
   const draft = (model.loadDraft ? await model.loadDraft(draftId).catch(() => null) : null) || {};
   const state = { kind: draft.kind || null, about: draft.about || "", text: draft.text || "" };
-  const saveDraft = () => model.saveDraft && model.saveDraft(draftId, { ...state }).catch(() => {});
+  const saveDraft = () => model.saveDraft && trackSave(model.saveDraft(draftId, { ...state }).catch(() => {}));
   const errorSlot = h("div", {});
   const warnSlot = h("div", { "aria-live": "polite" });
 
