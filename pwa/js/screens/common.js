@@ -102,9 +102,9 @@ export function summaryList(rows, attrs = {}) {
         action ? h("dd", { class: "hs-summary__action" }, action) : null)));
 }
 
-export function warningCallout(title, body, attrs = {}) {
+export function warningCallout(title, body, { level = 3, ...attrs } = {}) {
   return h("div", { class: "hs-warning", role: "region", "aria-label": title, ...attrs },
-    h("h3", { class: "hs-warning__title" },
+    h(`h${level}`, { class: "hs-warning__title" },
       h("span", { class: "hs-visually-hidden" }, "Important: "), title),
     body);
 }

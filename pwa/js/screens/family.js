@@ -42,7 +42,7 @@ export async function render(root, params) {
           f.status === "acknowledged" ? "Acknowledged by the supervisor." : "Waiting for the supervisor."),
         f.decision ? h("p", { class: "hs-body" }, h("strong", {}, "Decision: "), f.decision) : null,
         f.rationale ? h("p", { class: "hs-body" }, h("strong", {}, "Rationale: "), f.rationale) : null),
-      { "data-testid": "family-flag", "data-severity": f.severity })),
+      { level: 2, "data-testid": "family-flag", "data-severity": f.severity })),
 
     b.family.notes ? insetText(h("p", { class: "hs-body" }, b.family.notes)) : null,
 

@@ -97,7 +97,7 @@ export async function render(root) {
     ...screenTitle("Sync"),
     s.state === "error" && s.pending
       ? warningCallout("Your latest changes are not on the server yet",
-          h("p", { class: "hs-body" }, `${s.pending} ${s.pending === 1 ? "change is" : "changes are"} kept safely on this phone and will be sent when sync works again.`))
+          h("p", { class: "hs-body" }, `${s.pending} ${s.pending === 1 ? "change is" : "changes are"} kept safely on this phone and will be sent when sync works again.`), { level: 2 })
       : null,
     summarySlot,
     syncBtn,

@@ -34,7 +34,7 @@ export async function render(root) {
     urgentFlags.length
       ? warningCallout(`${urgentFlags.length} urgent safeguarding ${urgentFlags.length === 1 ? "flag" : "flags"} open`,
           h("ul", { class: "hs-list" }, urgentFlags.map((f) =>
-            h("li", {}, h("a", { href: supervisor ? `#/flags/${f.id}` : `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family"), ": ", f.reason || ""))))
+            h("li", {}, h("a", { href: supervisor ? `#/flags/${f.id}` : `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family"), ": ", f.reason || ""))), { level: 2 })
       : null,
     h("section", { "aria-labelledby": "today-visits", "data-testid": "today-visits" },
       h("h2", { id: "today-visits", class: "hs-h2" }, "Visits"),
