@@ -34,19 +34,17 @@ export const AGE_BAND_LABELS = {
   "school-age": "School age",
 };
 
-// Person roles (foundation) -> the carer role ids content rules name.
-export function carerRole(person, relationships = []) {
+// Person roles (foundation) -> the carer role ids content rules name. Kept identical to the
+// server's mapping (server/followups/from_visit.py) so the preview matches the authority.
+export function carerRole(person) {
   switch (person.role) {
     case "mother":
     case "father":
     case "male-carer":
+    case "other-adult":
       return person.role;
-    case "partner":
-      return person.sex === "female" ? "female-partner" : "male-partner";
-    default: {
-      const rel = relationships.find((r) => r.adult_id === person.id && /grand/i.test(r.relationship || ""));
-      return rel ? "grandparent" : "other-adult";
-    }
+    default: // a partner: the content distinguishes by sex
+      return person.sex === "male" ? "male-partner" : "female-partner";
   }
 }
 
@@ -61,7 +59,7 @@ export function subjectsFor(persons, relationships, onDate) {
   for (const p of persons) {
     if (!CHILD_ROLES.has(p.role)) {
       out.push({ id: p.id, kind: "carer", age_band: null, mobile: null, protection_plan: false,
-                 role: carerRole(p, relationships), person: p });
+                 role: carerRole(p), person: p });
     }
   }
   return out;
