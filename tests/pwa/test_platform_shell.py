@@ -42,8 +42,8 @@ def test_index_has_no_inline_script_or_style():
 
 
 @pytest.mark.browser
-def test_app_is_installable_and_the_service_worker_controls_the_page(browser_context, live_server):
-    page = open_app(browser_context, live_server)
+def test_app_is_installable_and_the_service_worker_controls_the_page(browser_context, pwa_server):
+    page = open_app(browser_context, pwa_server)
     wait_state(page, "signed-out")
     wait_sw_controls(page)
     cdp = browser_context.new_cdp_session(page)
@@ -58,12 +58,12 @@ def test_app_is_installable_and_the_service_worker_controls_the_page(browser_con
 
 
 @pytest.mark.browser
-def test_no_console_errors_or_csp_violations_when_the_app_opens(browser_context, live_server):
+def test_no_console_errors_or_csp_violations_when_the_app_opens(browser_context, pwa_server):
     problems = []
     page = browser_context.new_page()
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(live_server.url + "/")
+    page.goto(pwa_server.url + "/")
     wait_state(page, "signed-out")
     wait_sw_controls(page)
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems

@@ -8,10 +8,6 @@ from there and serves this branch's pwa/):
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -22,24 +18,11 @@ from platform_helpers import (
 pytestmark = pytest.mark.browser
 
 WORDS = "Sentinel-words-the-red-kite-5521"
-PWA = Path(__file__).resolve().parents[2] / "pwa"
 
 
 @pytest.fixture
-def sync_server(tmp_path):
-    from tests.conftest import LiveServer  # noqa: F401  (the same class the live_server fixture uses)
-
-    conftest = sys.modules[LiveServer.__module__]
-    other = os.environ.get("HEARTHSIDE_TEST_SERVER_REPO")
-    saved = conftest.REPO
-    if other:
-        conftest.REPO = Path(other)
-    try:
-        server = LiveServer(tmp_path / "data", env={"HEARTHSIDE_PWA_DIR": str(PWA)}).start()
-    finally:
-        conftest.REPO = saved
-    yield server
-    server.stop()
+def sync_server(pwa_server):
+    return pwa_server
 
 
 def server_family(server, family_id: str) -> dict:
