@@ -118,11 +118,12 @@ def test_a_conflict_shows_every_value_with_who_and_when_and_is_resolved_by_combi
             ]}, {fid: family})""",
         [family],
     )
-    go(page, "#/conflicts")
+    go(page, "#/today")
+    page.get_by_test_id("conflicts-link").click()
+    page.get_by_role("heading", name="Conflicts").wait_for()
     card = page.get_by_test_id("conflict")
     assert card.count() == 1
     text = card.inner_text()
-    print(text)
     assert "Family details: notes" in text
     assert "Ashworth family" in text
     assert "Father works away." in text and "Father works away Monday to Friday." in text

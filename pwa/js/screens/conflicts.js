@@ -39,15 +39,13 @@ function who(cand, user) {
 export async function render(root) {
   const user = await me();
   const conflicts = (await list("conflict")).filter((c) => c.status !== "resolved");
-  fill(root, 
+  const cards = [];
+  for (const c of conflicts) cards.push(await conflictCard(c, user));
+  fill(root,
     ...screenTitle("Conflicts"),
     h("p", { class: "hs-body" }, "Someone else changed the same detail as you, before either change reached the server. Nothing has been lost: every version is kept. Choose the right one, or combine them."),
+    cards.length ? cards : emptyState("There are no conflicts to sort out."),
   );
-  if (!conflicts.length) {
-    fill(root, emptyState("There are no conflicts to sort out."));
-    return;
-  }
-  for (const c of conflicts) fill(root, await conflictCard(c, user));
 }
 
 async function conflictCard(c, user) {

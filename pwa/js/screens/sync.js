@@ -79,7 +79,8 @@ export async function render(root) {
   const status = sync.status();
   const s = norm(status);
   const rows = await recordRows();
-  const [visits, families] = await Promise.all([list("visit"), list("family")]);
+  const [visits, families, conflicts] = await Promise.all([list("visit"), list("family"), list("conflict")]);
+  const openConflicts = conflicts.filter((c) => c.status !== "resolved").length;
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const visitLabel = new Map(visits.map((v) => [v.id, `${famName.get(v.family_id) || "Family"} – ${visitTypeLabel(v.type)}`]));
 
@@ -101,7 +102,8 @@ export async function render(root) {
       : null,
     summarySlot,
     syncBtn,
-    s.conflicts ? h("p", { class: "hs-body" }, h("a", { href: "#/conflicts" }, `${s.conflicts} ${s.conflicts === 1 ? "conflict needs" : "conflicts need"} a decision`)) : null,
+    openConflicts ? h("p", { class: "hs-body" }, h("a", { href: "#/conflicts", "data-testid": "conflicts-link" },
+      `${openConflicts} ${openConflicts === 1 ? "conflict needs" : "conflicts need"} a decision`)) : null,
     h("h2", { class: "hs-h2" }, "Changes on this phone"),
     grouped.length
       ? h("table", { class: "hs-table", "data-testid": "sync-records" },

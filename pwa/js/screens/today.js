@@ -9,8 +9,9 @@ const DAYS_AHEAD = 7;
 
 export async function render(root) {
   const user = await me();
-  const [visits, followUps, families, flags] = await Promise.all([
-    list("visit"), list("follow_up"), list("family"), list("flag")]);
+  const [visits, followUps, families, flags, conflicts] = await Promise.all([
+    list("visit"), list("follow_up"), list("family"), list("flag"), list("conflict")]);
+  const openConflicts = conflicts.filter((c) => c.status !== "resolved").length;
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const today = todayKey();
   const until = addDays(today, DAYS_AHEAD);
@@ -36,6 +37,9 @@ export async function render(root) {
           h("ul", { class: "hs-list" }, urgentFlags.map((f) =>
             h("li", {}, h("a", { href: supervisor ? `#/flags/${f.id}` : `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family"), ": ", f.reason || ""))), { level: 2 })
       : null,
+    openConflicts ? h("p", { class: "hs-body" }, tag("Needs a decision", "orange"), " ",
+      h("a", { href: "#/conflicts", "data-testid": "conflicts-link" },
+        `${openConflicts} ${openConflicts === 1 ? "change clashes" : "changes clash"} with a colleague's`)) : null,
     h("section", { "aria-labelledby": "today-visits", "data-testid": "today-visits" },
       h("h2", { id: "today-visits", class: "hs-h2" }, "Visits"),
       planned.length
