@@ -253,7 +253,8 @@ async function onState(state) {
   if (state === lastState && state !== 'locked') return;
   const was = lastState;
   lastState = state;
-  document.documentElement.dataset.session = state;
+  // data-session is set once the state's screen is ready (tests and styles key on it).
+  delete document.documentElement.dataset.session;
   if (state === 'unlocked') {
     showShell(true);
     appEl().replaceChildren();
@@ -263,6 +264,7 @@ async function onState(state) {
     await sync.load().catch((e) => console.error(e));
     router.resume(appEl());
     sync.start().catch((e) => console.error(e));
+    if (lastState === state) document.documentElement.dataset.session = state;
     return;
   }
   if (was === 'unlocked') { router.pause(); sync.stop(); }
@@ -275,6 +277,7 @@ async function onState(state) {
   else if (state === 'enrol') renderChoosePin();
   else if (state === 'locked') await renderUnlock();
   else if (state === 'recover') renderSignIn('There were too many wrong PINs, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
+  if (lastState === state) document.documentElement.dataset.session = state;
   mark(`state:${state}`);
 }
 

@@ -44,11 +44,17 @@ function freshMeta() {
 }
 
 /** Load the outbox and sync state (after unlock). */
-export async function load() {
-  meta = { ...freshMeta(), ...((await vault.get('meta', 'sync')) || {}) };
-  const entries = await vault.all('outbox');
-  outbox = new Map(entries.map((e) => [e.id, e]));
-  emitStatus();
+export function load() {
+  // Inside the mutex: a write committing meanwhile must not be lost from memory, and the
+  // client_seq counter must never go backwards.
+  return exclusive(async () => {
+    if (meta) return;
+    const m = { ...freshMeta(), ...((await vault.get('meta', 'sync')) || {}) };
+    const entries = await vault.all('outbox');
+    outbox = new Map(entries.map((e) => [e.id, e]));
+    meta = m;
+    emitStatus();
+  });
 }
 
 function unload() { meta = null; outbox = new Map(); }
@@ -397,6 +403,7 @@ async function pullAll() {
     }
     const instructions = page.instructions || [];
     if (instructions.some((i) => i.type === 'wipe')) {
+      // The server has confirmed it holds every op we assigned (holding_seq): destroy all.
       await session.wipe();
       unload();
       return 'wiped';
@@ -547,6 +554,7 @@ function onOffline() { if (started) setState('offline'); }
 /** Start syncing (after unlock): now, on reconnect, and every few minutes. */
 export async function start() {
   await load();
+  if (started) return;
   started = true;
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
@@ -563,6 +571,8 @@ export function stop() {
   window.removeEventListener('online', onOnline);
   window.removeEventListener('offline', onOffline);
   unload();
+  // And again after any write already in the mutex has finished, so none outlives the lock.
+  exclusive(() => { if (!started) unload(); });
   state = 'idle';
   emitStatus();
 }
