@@ -74,6 +74,8 @@ export async function render(root, params) {
     return;
   }
   const step = params.step || (params.checklistId ? "checklist" : "hub");
+  // However the visit was reopened (reload, unlock, a link), an update must not interrupt it.
+  if (ctx.visit.status === "in-progress") setInProgress(true);
   let cleanup = null;
   if (ctx.visit.status === "completed") {
     cleanup = await renderSigned(root, ctx);
@@ -579,8 +581,12 @@ async function renderSigned(root, ctx) {
     outcomeEl = outcomeView(await outcomeFor(ctx), ctx.byId, { heading: "Raised by this visit (confirmed by the server after sync)" });
   }
   const errorSlot = h("div", {});
+  // The addendum being written is an encrypted draft, so a lock never loses it.
+  const draftId = `addendum-draft:${visit.id}`;
+  const draft = model.loadDraft ? await model.loadDraft(draftId).catch(() => null) : null;
   const addText = textArea({ label: "Add an addendum", hint: "A correction or something learned after signing. It is added to the record with the date and your name; the signed record is not changed.",
-                             value: "", testid: "addendum-text", onSave: () => {}, id: "addendum-text" });
+                             value: (draft && draft.text) || "", testid: "addendum-text", id: "addendum-text",
+                             onSave: (v) => model.saveDraft && trackSave(model.saveDraft(draftId, { text: v }).catch(() => {})) });
   const rec = sync.recordStatus ? sync.recordStatus("visit", visit.id) : null;
   fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
@@ -617,8 +623,11 @@ async function renderSigned(root, ctx) {
       }
       await model.create("addendum", { family_id: visit.family_id, visit_id: visit.id, text: ta.value, recorded_by: user ? user.user_id : null,
                                        recorded_at: nowIso(), device_id: user ? user.device_id : null }, { familyId: visit.family_id });
+      offFlush();
+      if (model.clearDraft) await model.clearDraft(draftId).catch(() => {});
       rerender();
     }, { secondary: true, "data-testid": "addendum-add" }),
   );
-  return null;
+  const offFlush = registerFlush(async () => { const ta = addText.querySelector("textarea"); if (ta.flush) await ta.flush(); });
+  return () => offFlush();
 }
