@@ -294,7 +294,7 @@ async function applyPushResults(res) {
         }
       }
     } else if (r.status === 'conflict') {
-      changed.push({ ...e, status: 'conflict', reason: r.conflict_id ? `conflict ${r.conflict_id}` : 'conflict' });
+      changed.push({ ...e, status: 'conflict', conflict_id: r.conflict_id || null, reason: 'conflicts with another change: a person will choose' });
     } else if (r.status === 'rejected') {
       changed.push({ ...e, status: 'rejected', reason: r.reason || 'not accepted by the server' });
     }
@@ -380,13 +380,16 @@ async function applyConflicts(list) {
   for (const c of existing) {
     if (c.status === 'open' && !openIds.has(c.id)) removes.push({ store: 'conflicts', id: c.id });
   }
+  // Our ops that ended in a conflict stay listed until the conflict is no longer open.
+  const dropped = [...outbox.values()]
+    .filter((e) => e.status === 'conflict' && e.conflict_id && !openIds.has(e.conflict_id)).map((e) => e.id);
   for (const c of list) {
     const prev = existing.find((x) => x.id === c.id) || {};
     const rec = { ...prev, ...c, id: c.id, family_id: c.family_id || prev.family_id || null, version: prev.version || 0, field_versions: prev.field_versions || {}, deleted: false };
     if (resolving.has(c.id)) { rec.status = 'resolved'; rec.resolution = prev.resolution; }
     records.push({ store: 'conflicts', id: c.id, fid: rec.family_id, obj: rec });
   }
-  return { records, removes };
+  return { records, removes, dropped };
 }
 
 async function pullAll() {
@@ -412,15 +415,15 @@ async function pullAll() {
     for (const ins of instructions) if (ins.type === 'purge' && ins.family_id) await vault.purgeFamily(ins.family_id);
     await exclusive(async () => {
       const records = (await applyChanges(page.changes || [])) || [];
-      let removes = [];
+      let removes = []; let dropped = [];
       if (Array.isArray(page.conflicts)) {
         const c = await applyConflicts(page.conflicts);
-        records.push(...c.records); removes = c.removes;
+        records.push(...c.records); removes = c.removes; dropped = c.dropped;
       }
       hlcReceive(page.server_hlc);
       meta.cursor = page.next_cursor ?? meta.cursor;
       meta.source = 'sync';
-      await commit({ records, removes });
+      await commit({ records, removes, dropped });
     });
     if ((page.changes || []).length || (page.conflicts || []).length) emitChange('*', null);
     pages += 1;

@@ -68,3 +68,25 @@ def test_no_console_errors_or_csp_violations_when_the_app_opens(browser_context,
     wait_sw_controls(page)
     assert not [p for p in problems if "Content Security Policy" in p or "Refused" in p], problems
     assert not [p for p in problems if "screens.css" not in p], problems
+
+
+@pytest.mark.browser
+def test_shell_screens_fit_320_px_without_horizontal_scroll(browser_context, pwa_server):
+    from platform_helpers import enrol, wait_until
+
+    page = open_app(browser_context, pwa_server)
+    page.set_viewport_size({"width": 320, "height": 640})
+    wait_state(page, "signed-out")
+    fits = "() => document.documentElement.scrollWidth <= 320"
+    assert page.evaluate(fits)
+    enrol(page)
+    for sel in ["header", "#nav", "[data-testid=lock]", "[data-testid=sync-badge]"]:
+        box = page.locator(sel).first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 320, sel
+    for sel in ["[data-testid=lock]", "#nav a"]:
+        box = page.locator(sel).first.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, sel  # touch targets
+    page.get_by_test_id("lock").click()
+    wait_state(page, "locked")
+    assert page.evaluate(fits)
+    wait_until(page, "() => document.activeElement && document.activeElement.dataset.testid === 'pin'")
