@@ -90,3 +90,27 @@ def test_shell_screens_fit_320_px_without_horizontal_scroll(browser_context, pwa
     wait_state(page, "locked")
     assert page.evaluate(fits)
     wait_until(page, "() => document.activeElement && document.activeElement.dataset.testid === 'pin'")
+
+
+@pytest.mark.browser
+def test_ids_and_clock_follow_the_sync_contract(browser_context, pwa_server):
+    import re
+
+    from server.ids import stable_id
+
+    page = open_app(browser_context, pwa_server)
+    wait_state(page, "signed-out")
+    parts = ["v-1", "safe-sleep", "p-2", "item-3"]
+    got = page.evaluate(
+        """async (parts) => { const m = await import('/js/model.js'); const s = await import('/js/sync.js');
+          const meta = { hlc: { wall: 0, counter: 0 } };
+          const a = s.hlcTick(meta); const b = s.hlcTick(meta);
+          s.hlcReceive('999999999999999-00007-server', meta); const c = s.hlcTick(meta);
+          return { stable: await m.stableId(...parts), v7: m.uuidv7(), a, b, c }; }""",
+        parts,
+    )
+    assert got["stable"] == stable_id(*parts)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", got["v7"])
+    hlc = r"\d{15}-\d{5}-.+"
+    assert all(re.fullmatch(hlc, got[k]) for k in "abc")
+    assert got["a"] < got["b"] < got["c"] and got["c"].startswith("999999999999999-00009-")
