@@ -169,3 +169,50 @@ def test_a_half_filled_checklist_is_exactly_as_it_was_after_a_lock(screens_serve
     assert page.locator('[data-item="how-gathered"] input[data-value="observation"]').is_checked()
     assert page.locator('[data-item="child-words"] textarea').input_value() == words
     assert page.locator('[data-item="seen-alone"]').is_visible()  # follows from "seen: yes"
+
+
+def test_graded_answers_child_words_and_recording_prompts_show_before_signing(screens_server, browser_context):
+    page = first_page(browser_context)
+    enrol(page, screens_server)
+    visit = _sid("visit", "greaves", "next")
+    child = _sid("person", "greaves", "c1")
+    carer = _sid("person", "greaves", "carer")
+    go(page, f"#/visit/{visit}")
+    page.get_by_test_id("start").click()
+    for key, seen in (("mum", "seen"), ("carer", "not-seen"), ("c1", "seen")):
+        page.locator(f'#presence-{_sid("person", "greaves", key)} input[data-value="{seen}"]').check()
+    page.get_by_test_id("presence-continue").click()
+    page.get_by_test_id("checklist-tasks").wait_for()
+    hint = page.get_by_test_id(f"task-father-male-carer-{carer}").locator("xpath=..").inner_text()
+    assert "not seen at this visit" in hint
+
+    # A graded item shows every grade with its descriptor.
+    go(page, f"#/visit/{visit}/checklist/home-conditions/{child}")
+    food = page.locator('[data-item="food"]')
+    assert "regularly hungry, underweight" in food.inner_text()
+    food.locator('input[data-value="4"]').check()
+    page.get_by_test_id("checklist-done").click()
+
+    words = "I had cereal. Mummy was asleep."
+    go(page, f"#/visit/{visit}/checklist/child-seen-alone/{child}")
+    page.locator('[data-item="child-seen"] input[data-value="yes"]').first.check()
+    page.locator('[data-item="spoken-to-alone"] input[data-value="yes"]').first.check()
+    page.locator('[data-item="child-words"] textarea').fill(words)
+    page.get_by_test_id("checklist-done").click()
+
+    go(page, f"#/visit/{visit}/observations")
+    page.get_by_test_id("obs-kind").locator('input[data-value="fact"]').check()
+    page.get_by_test_id("obs-text").fill("Kayden is doing well at nursery.")
+    page.get_by_test_id("obs-add").click()
+    page.locator('[data-testid="recording-warning"][data-code="doing-well"]').wait_for()
+
+    go(page, f"#/visit/{visit}/check")
+    flags = {el.get_attribute("data-rule") for el in page.get_by_test_id("outcome-flag").all()}
+    assert "neglect-grade-serious" in flags
+    follow_ups = {el.get_attribute("data-rule") for el in page.get_by_test_id("outcome-followup").all()}
+    assert "neglect-grade-serious" in follow_ups
+    assert page.locator('[data-testid="recording-warning"][data-code="doing-well"]').count() == 1
+    summary = page.locator('[data-testid="summary-checklist"][data-checklist="child-seen-alone"]').inner_text()
+    assert f"“{words}”" in summary
+    grades = page.locator('[data-testid="summary-checklist"][data-checklist="home-conditions"]').inner_text()
+    assert "4 – The child is regularly hungry" in grades
