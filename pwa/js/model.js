@@ -1,0 +1,168 @@
+// All the screens' reads and writes. A write puts the encrypted record and its outbox op
+// in one IndexedDB transaction, so a crash leaves either both or neither.
+import * as vault from './vault.js';
+import * as sync from './sync.js';
+import * as session from './session.js';
+
+export const ENTITY_STORE = sync.ENTITY_STORE;
+const STABLE_NAMESPACE = '6c1c3a52-3f0e-4f61-9f1e-6d0f0a6b8e21';
+
+function storeOf(entity) {
+  const s = ENTITY_STORE[entity];
+  if (!s) throw new Error(`Unknown entity ${entity}`);
+  return s;
+}
+
+export const uuidv7 = sync.uuidv7;
+
+/** uuid5 in the contract's namespace over parts joined by \x1f (server.ids.stable_id). */
+export async function stableId(...parts) {
+  const ns = STABLE_NAMESPACE.replace(/-/g, '').match(/../g).map((x) => parseInt(x, 16));
+  const name = new TextEncoder().encode(parts.join('\x1f'));
+  const data = new Uint8Array(16 + name.length);
+  data.set(ns, 0); data.set(name, 16);
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-1', data)).slice(0, 16);
+  hash[6] = (hash[6] & 0x0f) | 0x50; hash[8] = (hash[8] & 0x3f) | 0x80;
+  const x = [...hash].map((v) => v.toString(16).padStart(2, '0')).join('');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+export const responseId = (visitId, checklistId, subjectId, itemId) => stableId(visitId, checklistId, subjectId, itemId);
+
+function decorate(entity, rec) {
+  if (!rec) return null;
+  return { ...rec, _sync: sync.recordStatus(entity, rec.id) };
+}
+
+export async function get(entity, id) {
+  return decorate(entity, await vault.get(storeOf(entity), id));
+}
+
+/** Live records of an entity, optionally filtered by {field: value} equality. */
+export async function list(entity, filter = null) {
+  const store = storeOf(entity);
+  let rows;
+  if (filter && filter.family_id && Object.keys(filter).length >= 1) rows = await vault.byFamily(store, filter.family_id);
+  else rows = await vault.all(store);
+  return rows.filter((r) => r && !r.deleted && (!filter || Object.entries(filter).every(([k, v]) => r[k] === v)))
+    .map((r) => decorate(entity, r));
+}
+export const all = (entity) => list(entity);
+export const byFamily = (entity, familyId) => list(entity, { family_id: familyId });
+
+function same(a, b) { return JSON.stringify(a ?? null) === JSON.stringify(b ?? null); }
+
+/**
+ * Create a record (or, when the id exists here already, change the fields that differ).
+ * Returns the record.
+ */
+export async function create(entity, values, opts = {}) {
+  const store = storeOf(entity);
+  const { id: vid, family_id: vfid, ...fields } = values || {};
+  const id = opts.id || vid || uuidv7();
+  const familyId = entity === 'family' ? id : (opts.family_id || opts.familyId || vfid);
+  if (!familyId) throw new Error('A family_id is needed to create a record.');
+  const existing = await vault.get(store, id);
+  if (existing && !existing.deleted) return update(entity, id, fields);
+  return sync.exclusive(async () => {
+    const rec = { id, family_id: familyId, ...fields, version: 0, field_versions: {}, deleted: false };
+    await sync.commit({
+      records: [{ store, id, fid: familyId, obj: rec }],
+      newOps: [{ type: 'create', entity, entity_id: id, family_id: familyId, values: fields }],
+    });
+    sync.emitChange(entity, [id]);
+    return decorate(entity, rec);
+  });
+}
+
+/** Change fields: one `set` op per changed field; folded into ops not yet sent. */
+export async function update(entity, id, changes) {
+  const store = storeOf(entity);
+  return sync.exclusive(async () => {
+    const rec = await vault.get(store, id);
+    if (!rec || rec.deleted) throw new Error('That record is not on this phone.');
+    const pend = sync.pendingFor(id);
+    const changed = new Map();
+    const newOps = [];
+    let any = false;
+    for (const [field, value] of Object.entries(changes || {})) {
+      if (field === 'id' || field === 'family_id' || field.startsWith('_') || field === 'version' || field === 'field_versions') continue;
+      if (same(rec[field], value)) continue;
+      rec[field] = value;
+      any = true;
+      const waitingCreate = pend.find((e) => e.status === 'waiting' && e.op.type === 'create');
+      if (waitingCreate) {
+        const e = changed.get(waitingCreate.id) || structuredClone(waitingCreate);
+        e.op.values = { ...e.op.values, [field]: value };
+        changed.set(e.id, e);
+        continue;
+      }
+      const waitingSet = pend.filter((e) => e.status === 'waiting' && e.op.type === 'set' && e.op.field === field).pop();
+      if (waitingSet) {
+        const e = changed.get(waitingSet.id) || structuredClone(waitingSet);
+        e.op.value = value;
+        changed.set(e.id, e);
+        continue;
+      }
+      // An earlier op of ours on this field (or the create) is still unanswered: this op's
+      // base is the version that answer brings, filled in when it is sent.
+      const inFlight = pend.some((e) => e.status === 'sent' && (e.op.type === 'create' || (e.op.type === 'set' && e.op.field === field)));
+      newOps.push({
+        type: 'set', entity, entity_id: id, family_id: rec.family_id, field, value,
+        base_version: (rec.field_versions && rec.field_versions[field]) || 0, chain: inFlight,
+      });
+    }
+    if (!any) return decorate(entity, rec);
+    await sync.commit({ records: [{ store, id, fid: rec.family_id, obj: rec }], newOps, changed: [...changed.values()] });
+    sync.emitChange(entity, [id]);
+    return decorate(entity, rec);
+  });
+}
+export const setFields = update;
+export const setField = (entity, id, field, value) => update(entity, id, { [field]: value });
+
+/** Tombstone a record (not observations, addenda or signed visits: the server refuses). */
+export async function remove(entity, id) {
+  const store = storeOf(entity);
+  return sync.exclusive(async () => {
+    const rec = await vault.get(store, id);
+    if (!rec || rec.deleted) return;
+    rec.deleted = true;
+    await sync.commit({
+      records: [{ store, id, fid: rec.family_id, obj: rec }],
+      newOps: [{ type: 'delete', entity, entity_id: id, family_id: rec.family_id }],
+    });
+    sync.emitChange(entity, [id]);
+  });
+}
+
+/** Resolve a conflict with a chosen (or combined) value. */
+export async function resolve(conflictId, value) {
+  return sync.exclusive(async () => {
+    const c = await vault.get('conflicts', conflictId);
+    const records = [];
+    if (c) {
+      const rc = { ...c, status: 'resolved', resolution: value };
+      records.push({ store: 'conflicts', id: conflictId, fid: c.family_id, obj: rc });
+      const target = ENTITY_STORE[c.entity];
+      if (target) {
+        const rec = await vault.get(target, c.entity_id);
+        if (rec) { rec[c.field] = value; records.push({ store: target, id: rec.id, fid: rec.family_id, obj: rec }); }
+      }
+    }
+    await sync.commit({ records, newOps: [{ type: 'resolve', conflict_id: conflictId, value }] });
+    sync.emitChange('conflict', [conflictId]);
+  });
+}
+export const resolveConflict = resolve;
+
+export function me() { return session.user(); }
+
+export async function content() { return vault.get('content', 'current'); }
+
+// Drafts: encrypted, never synced (half-typed text before it is an answer).
+export async function saveDraft(id, data) { await vault.put('drafts', id, { data, at: Date.now() }); }
+export async function loadDraft(id) { const d = await vault.get('drafts', id); return d ? d.data : null; }
+export async function clearDraft(id) { await vault.remove('drafts', id); }
+
+export function subscribe(fn) { return sync.onChange(fn); }
+export function on(_event, fn) { return sync.onChange(fn); }

@@ -1,0 +1,259 @@
+// Small pieces shared by the screens, built on the platform's ui.js (textContent only).
+import { h } from "../ui.js";
+import * as lock from "../lock.js";
+
+export { h };
+
+// Element.append would print null as "null": skip empty children, flatten arrays.
+export function fill(parent, ...children) {
+  const flat = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== true);
+  parent.append(...flat);
+  return parent;
+}
+
+const TZ = "Europe/London";
+const dayFmt = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", day: "numeric", month: "short", year: "numeric" });
+const timeFmt = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, hour: "2-digit", minute: "2-digit" });
+const keyFmt = new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" });
+
+// The calendar day (YYYY-MM-DD) of an instant, in the agency's time zone.
+export function dayKey(isoOrDate) {
+  if (!isoOrDate) return "";
+  const d = typeof isoOrDate === "string" ? new Date(isoOrDate.length === 10 ? isoOrDate + "T12:00:00Z" : isoOrDate) : isoOrDate;
+  return keyFmt.format(d);
+}
+export const todayKey = () => dayKey(new Date());
+export function addDays(key, n) {
+  const d = new Date(key + "T12:00:00Z");
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+export function daysBetween(fromKey, toKey) {
+  return Math.round((Date.parse(toKey + "T12:00:00Z") - Date.parse(fromKey + "T12:00:00Z")) / 86400000);
+}
+
+export function fmtDay(iso) {
+  if (!iso) return "";
+  return dayFmt.format(new Date(iso.length === 10 ? iso + "T12:00:00Z" : iso));
+}
+export function fmtTime(iso) {
+  return iso && iso.length > 10 ? timeFmt.format(new Date(iso)) : "";
+}
+export function fmtDayTime(iso) {
+  if (!iso) return "";
+  const t = fmtTime(iso);
+  return t ? `${fmtDay(iso)}, ${t}` : fmtDay(iso);
+}
+export function relDay(key) {
+  const d = daysBetween(todayKey(), key);
+  if (d === 0) return "Today";
+  if (d === 1) return "Tomorrow";
+  if (d === -1) return "Yesterday";
+  return d < 0 ? `${-d} days ago` : `In ${d} days`;
+}
+
+export const VISIT_TYPES = {
+  antenatal: "Antenatal",
+  "new-birth": "New birth",
+  "6-8-week": "6 to 8 week review",
+  "six-to-eight-week": "6 to 8 week review",
+  targeted: "Targeted",
+  "child-protection": "Child protection",
+  "no-access": "No access",
+};
+export const visitTypeLabel = (t) => VISIT_TYPES[t] || t || "Visit";
+
+export const ROLE_LABELS = {
+  child: "Child",
+  unborn: "Unborn baby",
+  mother: "Mother",
+  father: "Father",
+  "male-carer": "Male carer",
+  partner: "Partner",
+  "other-adult": "Other adult",
+};
+export const roleLabel = (r) => ROLE_LABELS[r] || r;
+
+export function personName(p) {
+  if (!p) return "Someone not on the record";
+  return [p.given_name, p.family_name].filter(Boolean).join(" ") || roleLabel(p.role);
+}
+
+export function screenTitle(text, { caption } = {}) {
+  document.title = `${text} – Hearthside`;
+  return [
+    caption ? h("span", { class: "hs-caption" }, caption) : null,
+    h("h1", { tabindex: "-1", class: "hs-h1" }, text),
+  ];
+}
+
+// NHS.UK tag: colour is one of grey, blue, green, red, yellow, orange.
+export function tag(text, colour = "grey", attrs = {}) {
+  return h("strong", { class: `hs-tag hs-tag--${colour}`, ...attrs }, text);
+}
+
+// NHS.UK summary list: rows of [key, value, action?]
+export function summaryList(rows, attrs = {}) {
+  return h("dl", { class: "hs-summary", ...attrs },
+    rows.filter(Boolean).map(([k, v, action]) =>
+      h("div", { class: "hs-summary__row" },
+        h("dt", { class: "hs-summary__key" }, k),
+        h("dd", { class: "hs-summary__value" }, v ?? ""),
+        action ? h("dd", { class: "hs-summary__action" }, action) : null)));
+}
+
+export function warningCallout(title, body, { level = 3, ...attrs } = {}) {
+  return h("div", { class: "hs-warning", role: "region", "aria-label": title, ...attrs },
+    h(`h${level}`, { class: "hs-warning__title" },
+      h("span", { class: "hs-visually-hidden" }, "Important: "), title),
+    body);
+}
+
+export function insetText(...children) {
+  return h("div", { class: "hs-inset" }, ...children);
+}
+
+export function card(attrs, ...children) {
+  return h("div", { class: "hs-card", ...attrs }, ...children);
+}
+
+export function linkButton(text, href, { secondary, ...attrs } = {}) {
+  return h("a", { class: secondary ? "hs-button hs-button--secondary" : "hs-button", href, draggable: "false", ...attrs }, text);
+}
+
+export function button(text, onclick, attrs = {}) {
+  const cls = ["hs-button"];
+  if (attrs.secondary) cls.push("hs-button--secondary");
+  if (attrs.warning) cls.push("hs-button--warning");
+  const { secondary, warning, ...rest } = attrs;
+  return h("button", { type: "button", class: cls.join(" "), on: { click: onclick }, ...rest }, text);
+}
+
+export function backLink(text, href) {
+  return h("a", { class: "hs-back-link", href }, text);
+}
+
+// NHS.UK error summary: a list of links to the fields in error; focused when shown.
+export function errorSummary(errors) {
+  const box = h("div", { class: "hs-error-summary", role: "alert", tabindex: "-1", "aria-labelledby": "error-summary-title",
+                         "data-testid": "error-summary" },
+    h("h2", { class: "hs-error-summary__title", id: "error-summary-title" }, "There is a problem"),
+    h("ul", { class: "hs-error-summary__list" },
+      errors.map((e) => h("li", {}, h("a", { href: e.href || "#", on: { click: (ev) => {
+        const target = e.target || (e.href && e.href.startsWith("#") && document.getElementById(e.href.slice(1)));
+        if (target) { ev.preventDefault(); target.focus(); target.scrollIntoView({ block: "center" }); }
+      } } }, e.text)))));
+  queueMicrotask(() => box.focus());
+  return box;
+}
+
+// NHS.UK task list: items [{text, href, status, testid, hint}]
+const STATUS = {
+  "not-started": ["Not started", "grey"],
+  "in-progress": ["In progress", "blue"],
+  completed: ["Completed", "green"],
+  "cannot-start": ["Cannot start yet", "grey"],
+  "not-seen": ["Not seen", "yellow"],
+};
+export function taskList(items, attrs = {}) {
+  return h("ul", { class: "hs-task-list", ...attrs },
+    items.map((it) => {
+      const [label, colour] = STATUS[it.status] || [it.status, "grey"];
+      const id = `task-${Math.random().toString(36).slice(2, 8)}`;
+      const link = it.href
+        ? h("a", { href: it.href, class: "hs-task-list__link", "aria-describedby": `${id}-status`, "data-testid": it.testid }, it.text)
+        : h("span", { class: "hs-task-list__name" }, it.text);
+      return h("li", { class: "hs-task-list__item" },
+        h("div", { class: "hs-task-list__name-and-hint" }, link,
+          it.hint ? h("div", { class: "hs-hint" }, it.hint) : null),
+        h("div", { class: "hs-task-list__status", id: `${id}-status` }, tag(label, colour)));
+    }));
+}
+
+export function emptyState(text) {
+  return h("p", { class: "hs-body hs-empty" }, text);
+}
+
+// Fields ----------------------------------------------------------------------------------
+
+let uid = 0;
+export const nextId = (prefix = "f") => `${prefix}-${++uid}`;
+
+export function radios({ name, legend, hint, options, value, onChange, error, small = false, legendTag = "legend", testid }) {
+  const group = nextId("grp");
+  return h("div", { class: `hs-form-group${error ? " hs-form-group--error" : ""}`, "data-testid": testid },
+    h("fieldset", { class: "hs-fieldset", "aria-describedby": hint ? `${group}-hint` : null },
+      h(legendTag, { class: "hs-fieldset__legend" }, legend),
+      hint ? h("div", { class: "hs-hint", id: `${group}-hint` }, hint) : null,
+      error ? h("span", { class: "hs-error-message", id: `${group}-error` }, h("span", { class: "hs-visually-hidden" }, "Error: "), error) : null,
+      h("div", { class: `hs-radios${small ? " hs-radios--small" : ""}` },
+        options.map((o, i) => {
+          const id = `${group}-${i}`;
+          return h("div", { class: "hs-radios__item" },
+            h("input", { class: "hs-radios__input", id, name: name || group, type: "radio", value: o.value,
+                         checked: value === o.value ? true : null, "data-value": o.value,
+                         on: { change: () => onChange(o.value) } }),
+            h("label", { class: "hs-label hs-radios__label", for: id }, o.label,
+              o.hint ? h("span", { class: "hs-hint hs-radios__hint" }, o.hint) : null));
+        }))));
+}
+
+export function checkboxes({ legend, hint, options, value = [], onChange, testid }) {
+  const group = nextId("cb");
+  const current = new Set(value || []);
+  return h("div", { class: "hs-form-group", "data-testid": testid },
+    h("fieldset", { class: "hs-fieldset", "aria-describedby": hint ? `${group}-hint` : null },
+      h("legend", { class: "hs-fieldset__legend" }, legend),
+      hint ? h("div", { class: "hs-hint", id: `${group}-hint` }, hint) : null,
+      h("div", { class: "hs-checkboxes" },
+        options.map((o, i) => {
+          const id = `${group}-${i}`;
+          return h("div", { class: "hs-checkboxes__item" },
+            h("input", { class: "hs-checkboxes__input", id, type: "checkbox", value: o.value, checked: current.has(o.value) ? true : null,
+                         "data-value": o.value,
+                         on: { change: (ev) => {
+                           if (ev.target.checked) current.add(o.value); else current.delete(o.value);
+                           onChange(options.map((x) => x.value).filter((v) => current.has(v)));
+                         } } }),
+            h("label", { class: "hs-label hs-checkboxes__label", for: id }, o.label));
+        }))));
+}
+
+// A textarea that saves itself (debounced) and flushes on blur and before a lock.
+export function textArea({ label, hint, value, onSave, rows = 4, testid, labelClass = "hs-label", id }) {
+  id = id || nextId("ta");
+  let timer = null;
+  const area = h("textarea", { class: "hs-textarea", id, name: id, rows, "data-testid": testid,
+                               "aria-describedby": hint ? `${id}-hint` : null });
+  area.value = value || "";
+  let saved = area.value;
+  const flush = () => {
+    clearTimeout(timer);
+    if (area.value !== saved) { saved = area.value; return onSave(area.value); }
+    return null;
+  };
+  area.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(flush, 400); });
+  area.addEventListener("blur", flush);
+  area.flush = flush;
+  return h("div", { class: "hs-form-group" },
+    h("label", { class: labelClass, for: id }, label),
+    hint ? h("div", { class: "hs-hint", id: `${id}-hint` }, hint) : null,
+    area);
+}
+
+// Screens register flushers so a pending debounced save is written before lock/navigation.
+const flushers = new Set();
+const pending = new Set();
+export function registerFlush(fn) { flushers.add(fn); return () => flushers.delete(fn); }
+// Saves still on their way to the encrypted store; awaited before leaving a page or signing.
+export function trackSave(promise) {
+  pending.add(promise);
+  promise.finally(() => pending.delete(promise)).catch(() => {});
+  return promise;
+}
+export async function flushAll() {
+  for (const f of [...flushers]) await f();
+  await Promise.allSettled([...pending]);
+}
+// Text typed a moment ago (still in its debounce) is written before the key is dropped.
+lock.onBeforeLock(() => flushAll());
