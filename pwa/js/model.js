@@ -89,14 +89,18 @@ export async function update(entity, id, changes) {
       if (same(rec[field], value)) continue;
       rec[field] = value;
       any = true;
-      const waitingCreate = pend.find((e) => e.status === 'waiting' && e.op.type === 'create');
+      // Fold into an unsent op only when it is the newest op queued: folding into an older
+      // one would send this change ahead of ops queued after it (a visit's signature ahead
+      // of its answers, which the server would then refuse as edits to a signed visit).
+      const newest = sync.newestSeq();
+      const waitingCreate = pend.find((e) => e.status === 'waiting' && e.op.type === 'create' && e.id === newest);
       if (waitingCreate) {
         const e = changed.get(waitingCreate.id) || structuredClone(waitingCreate);
         e.op.values = { ...e.op.values, [field]: value };
         changed.set(e.id, e);
         continue;
       }
-      const waitingSet = pend.filter((e) => e.status === 'waiting' && e.op.type === 'set' && e.op.field === field).pop();
+      const waitingSet = pend.filter((e) => e.status === 'waiting' && e.op.type === 'set' && e.op.field === field && e.id === newest).pop();
       if (waitingSet) {
         const e = changed.get(waitingSet.id) || structuredClone(waitingSet);
         e.op.value = value;
@@ -105,7 +109,8 @@ export async function update(entity, id, changes) {
       }
       // An earlier op of ours on this field (or the create) is still unanswered: this op's
       // base is the version that answer brings, filled in when it is sent.
-      const inFlight = pend.some((e) => e.status === 'sent' && (e.op.type === 'create' || (e.op.type === 'set' && e.op.field === field)));
+      const inFlight = pend.some((e) => (e.status === 'sent' || e.status === 'waiting')
+        && (e.op.type === 'create' || (e.op.type === 'set' && e.op.field === field)));
       newOps.push({
         type: 'set', entity, entity_id: id, family_id: rec.family_id, field, value,
         base_version: (rec.field_versions && rec.field_versions[field]) || 0, chain: inFlight,

@@ -99,6 +99,13 @@ function requireLoaded() {
   if (!meta) throw new vault.LockedError();
 }
 
+/** The client_seq of the newest op in the outbox (0 when empty). */
+export function newestSeq() {
+  let n = 0;
+  for (const e of outbox.values()) if (e.id > n) n = e.id;
+  return n;
+}
+
 export function pendingFor(entityId) {
   const out = [];
   for (const e of outbox.values()) if (e.op.entity_id === entityId) out.push(e);
