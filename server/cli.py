@@ -94,10 +94,14 @@ def migrate(data_dir: Path | None) -> None:
 
 
 @main.command("settings")
-def show_settings() -> None:
+@click.option("--markdown", is_flag=True, help="Print the README's configuration table.")
+def show_settings(markdown: bool) -> None:
     """List the HEARTHSIDE_* environment variables, their defaults and meaning."""
     for name, default, description in documented_settings():
-        click.echo(f"{name}\n    {description}" + (f" (default: {default})" if default else ""))
+        if markdown:
+            click.echo(f"| `{name}` | {default or '—'} | {description} |")
+        else:
+            click.echo(f"{name}\n    {description}" + (f" (default: {default})" if default else ""))
 
 
 @main.group()
