@@ -24,9 +24,10 @@ def _commands(group: click.Group, prefix: str = "hearthside"):
             yield path
 
 
-@pytest.mark.parametrize("variable", [name for name, _, _ in documented_settings()])
-def test_readme_documents_every_setting(variable):
-    assert f"`{variable}`" in README
+@pytest.mark.parametrize("row", documented_settings(), ids=lambda r: r[0])
+def test_readme_documents_every_setting_as_the_settings_class_says(row):
+    name, default, description = row
+    assert f"| `{name}` | {default or '—'} | {description} |" in README, "run: hearthside settings --markdown"
 
 
 @pytest.mark.parametrize("command", sorted(_commands(main)))
