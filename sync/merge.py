@@ -170,6 +170,15 @@ class Batch:
     changes: list[AppliedChange] = field(default_factory=list)
     _families: set[str] = field(default_factory=set)
     _pending: list[AppliedChange] = field(default_factory=list)
+    # op ids known to have no earlier answer (one query for the batch instead of one per op)
+    _fresh: set[str] = field(default_factory=set)
+
+    def prefetch(self, op_ids: list[str]) -> None:
+        if not op_ids:
+            return
+        marks = ",".join("?" * len(op_ids))
+        known = {r["op_id"] for r in self.db.query(f"SELECT op_id FROM sync_ops WHERE op_id IN ({marks})", op_ids)}
+        self._fresh = set(op_ids) - known
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -246,6 +255,8 @@ class Batch:
         return self._prior(op_id)
 
     def _prior(self, op_id: str) -> OpResult | str | None:
+        if op_id in self._fresh:
+            return None
         rows = list(self.db.query("SELECT * FROM sync_ops WHERE op_id = ?", [op_id]))
         if not rows:
             return None
@@ -258,6 +269,7 @@ class Batch:
                         reason=f"first answer: {r['status']}" + (f" ({r['reason']})" if r["reason"] else ""))
 
     def _remember(self, op_id: str, client_seq: int, o: _Outcome) -> None:
+        self._fresh.discard(op_id)  # the same id later in this batch is a duplicate
         a = self.writer.actor
         self.db.execute(
             "INSERT INTO sync_ops (op_id, agency_id, user_id, device_id, client_id, client_seq, status, version,"
