@@ -418,7 +418,9 @@ class Batch:
         if entity.name == "family" and op.entity_id != op.family_id:
             raise Rejected("a family's entity_id and family_id must be the same")
         values = self._server_values(entity, values)
-        existing = records.get(self.db, self.keyring, entity.name, op.entity_id, include_deleted=True)
+        existing = None
+        if self.db.conn.execute(f"SELECT 1 FROM {entity.table} WHERE id = ?", [op.entity_id]).fetchone():
+            existing = records.get(self.db, self.keyring, entity.name, op.entity_id, include_deleted=True)
         if existing is not None:
             return self._create_existing(op, entity, existing, values)
         if entity.name == "family":
@@ -531,6 +533,11 @@ class Batch:
         return _Outcome("applied", version=version, field_version=version)
 
     def _open_conflict(self, entity_name: str, entity_id: str, name: str) -> dict[str, Any] | None:
+        if self.db.conn.execute(
+            "SELECT 1 FROM conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND status = 'open'"
+            " AND deleted = 0", [entity_name, entity_id, name]
+        ).fetchone() is None:
+            return None
         rows = records.find(self.db, self.keyring, "conflict", "entity = ? AND entity_id = ? AND field = ? AND status = 'open'",
                             [entity_name, entity_id, name])
         return rows[0] if rows else None
