@@ -170,6 +170,15 @@ class Batch:
     changes: list[AppliedChange] = field(default_factory=list)
     _families: set[str] = field(default_factory=set)
     _pending: list[AppliedChange] = field(default_factory=list)
+    # op ids known to have no earlier answer (one query for the batch instead of one per op)
+    _fresh: set[str] = field(default_factory=set)
+
+    def prefetch(self, op_ids: list[str]) -> None:
+        if not op_ids:
+            return
+        marks = ",".join("?" * len(op_ids))
+        known = {r["op_id"] for r in self.db.query(f"SELECT op_id FROM sync_ops WHERE op_id IN ({marks})", op_ids)}
+        self._fresh = set(op_ids) - known
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -182,26 +191,26 @@ class Batch:
         except ValueError:
             pass
         self._pending = []
-        self.db.execute("SAVEPOINT sync_op")
+        self.db.conn.execute("SAVEPOINT sync_op")
         try:
             outcome = self._dispatch(op)
         except Rejected as exc:
-            self.db.execute("ROLLBACK TO sync_op")
+            self.db.conn.execute("ROLLBACK TO sync_op")
             outcome = _Outcome("rejected", reason=exc.reason)
         except sqlite3.IntegrityError as exc:
-            self.db.execute("ROLLBACK TO sync_op")
+            self.db.conn.execute("ROLLBACK TO sync_op")
             outcome = _Outcome("rejected", reason=_integrity_reason(exc))
         except sqlite3.OperationalError:
             # Locked / disk full / I/O: the batch cannot be trusted; let it fail whole.
-            self.db.execute("ROLLBACK TO sync_op")
-            self.db.execute("RELEASE sync_op")
+            self.db.conn.execute("ROLLBACK TO sync_op")
+            self.db.conn.execute("RELEASE sync_op")
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must not block the phone's queue
-            self.db.execute("ROLLBACK TO sync_op")
+            self.db.conn.execute("ROLLBACK TO sync_op")
             log.error("sync op failed unexpectedly: %s", type(exc).__name__,
                       exc_info=(type(exc), None, exc.__traceback__))
             outcome = _Outcome("rejected", reason="the server could not apply this op")
-        self.db.execute("RELEASE sync_op")
+        self.db.conn.execute("RELEASE sync_op")
         if outcome.status == "rejected":
             self.quarantine(op.op_id, op.client_seq, outcome.reason or "rejected", encoder.encode(op),
                             getattr(op, "entity", "conflict"), getattr(op, "entity_id", None),
@@ -246,6 +255,8 @@ class Batch:
         return self._prior(op_id)
 
     def _prior(self, op_id: str) -> OpResult | str | None:
+        if op_id in self._fresh:
+            return None
         rows = list(self.db.query("SELECT * FROM sync_ops WHERE op_id = ?", [op_id]))
         if not rows:
             return None
@@ -258,8 +269,9 @@ class Batch:
                         reason=f"first answer: {r['status']}" + (f" ({r['reason']})" if r["reason"] else ""))
 
     def _remember(self, op_id: str, client_seq: int, o: _Outcome) -> None:
+        self._fresh.discard(op_id)  # the same id later in this batch is a duplicate
         a = self.writer.actor
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO sync_ops (op_id, agency_id, user_id, device_id, client_id, client_seq, status, version,"
             " field_version, conflict_id, reason, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [op_id, self.writer.agency_id, a.user_id, a.device_id, a.client_id, client_seq, o.status, o.version,
@@ -270,7 +282,7 @@ class Batch:
                    entity: str | None, entity_id: str | None, family_id: str | None) -> None:
         qid = new_id()
         a = self.writer.actor
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO sync_quarantine (id, agency_id, op_id, client_seq, user_id, device_id, client_id, entity,"
             " entity_id, family_id, reason, op, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [qid, self.writer.agency_id, _short(op_id), client_seq, a.user_id, a.device_id, a.client_id,
@@ -339,9 +351,9 @@ class Batch:
             if value is None:
                 continue
             if name in FAMILY_REFS:
-                if not isinstance(value, str) or not list(self.db.query(
+                if not isinstance(value, str) or self.db.conn.execute(
                     f"SELECT 1 FROM {FAMILY_REFS[name]} WHERE id = ? AND family_id = ?", [value, family_id]
-                )):
+                ).fetchone() is None:
                     raise Rejected(f"{name} does not name a record of this family")
             elif name in USER_REFS:
                 if not isinstance(value, str) or not list(self.db.query(
@@ -406,7 +418,9 @@ class Batch:
         if entity.name == "family" and op.entity_id != op.family_id:
             raise Rejected("a family's entity_id and family_id must be the same")
         values = self._server_values(entity, values)
-        existing = records.get(self.db, self.keyring, entity.name, op.entity_id, include_deleted=True)
+        existing = None
+        if self.db.conn.execute(f"SELECT 1 FROM {entity.table} WHERE id = ?", [op.entity_id]).fetchone():
+            existing = records.get(self.db, self.keyring, entity.name, op.entity_id, include_deleted=True)
         if existing is not None:
             return self._create_existing(op, entity, existing, values)
         if entity.name == "family":
@@ -519,6 +533,11 @@ class Batch:
         return _Outcome("applied", version=version, field_version=version)
 
     def _open_conflict(self, entity_name: str, entity_id: str, name: str) -> dict[str, Any] | None:
+        if self.db.conn.execute(
+            "SELECT 1 FROM conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND status = 'open'"
+            " AND deleted = 0", [entity_name, entity_id, name]
+        ).fetchone() is None:
+            return None
         rows = records.find(self.db, self.keyring, "conflict", "entity = ? AND entity_id = ? AND field = ? AND status = 'open'",
                             [entity_name, entity_id, name])
         return rows[0] if rows else None

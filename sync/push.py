@@ -65,11 +65,19 @@ def decode_push(body: bytes) -> list[tuple[int, str, Any, str | None, bytes]]:
 
 
 def push(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: bytes, *, revoked: bool = False
+    db: sqlite_utils.Database,
+    keyring: Keyring,
+    p: Principal,
+    body: bytes | None,
+    *,
+    revoked: bool = False,
+    items: list[tuple[int, str, Any, str | None, bytes]] | None = None,
 ) -> PushResponse:
     """Apply one device's batch inside the caller's write transaction (the reply must only
-    be sent after it commits)."""
-    items = decode_push(body)
+    be sent after it commits). ``items`` may be passed already decoded (``decode_push``),
+    so the decoding happens outside the write lock."""
+    if items is None:
+        items = decode_push(body or b"")
     seqs = [item[0] for item in items]
     if any(s < 1 for s in seqs):
         bad = seqs.index(next(s for s in seqs if s < 1))
@@ -89,6 +97,7 @@ def push(
             extra={"expected": last + 1},
         )
     batch = Batch(db, keyring, writer_for(db, Actor(user_id=p.user_id, device_id=p.device_id), p))
+    batch.prefetch([item[1] for item in items])
     results = []
     for seq, op_id, op, error, raw in items:
         if seq <= last and batch.known(op_id) is None:

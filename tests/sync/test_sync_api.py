@@ -380,3 +380,12 @@ def test_a_deleted_record_never_comes_back(client, store, world):
     assert ("person", child) in phone.model.deleted
     with store.read() as db:
         assert records.get(db, store.keyring, "person", child, include_deleted=True)["deleted"] is True
+
+
+def test_bad_pull_parameters_get_a_clear_problem(client, world):
+    phone = Phone(client, "prac_a1")
+    for params in ({"cursor": -1}, {"limit": 0}, {"limit": 5000}, {"cursor": "x"}):
+        r = client.get(PULL, params=params, headers=phone.headers)
+        assert r.status_code == 400, params
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["errors"][0]["field"].endswith("." + next(iter(params)))
