@@ -265,7 +265,9 @@ def insert(
         "created_at": at,
         "updated_at": at,
     }
-    db[entity.table].insert(row)
+    # Plain SQL: sqlite-utils' insert introspects the table on every call, which was half
+    # the cost of a sync push.
+    db.execute(f"INSERT INTO {entity.table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
     _log(db, keyring, entity, row, 1, "insert", {"family_id": row["family_id"], **data}, actor, at)
     return {**values, "family_id": row["family_id"], "version": 1}
 
