@@ -17,6 +17,10 @@ from .auth.middleware import TokenAuthMiddleware
 from .deps import dependencies
 from .errors import exception_handlers
 from .families.controller import FamiliesController
+from .security import headers as security_headers
+from .security import limits as security_limits
+from .security.controller import SecurityAdminController
+from .security.throttle import Throttle
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
@@ -40,9 +44,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     store = open_store(settings)
-    state = State({"settings": settings, "db": store})
+    state = State({"settings": settings, "db": store, "throttle": Throttle()})
 
-    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController]
+    route_handlers: list = [get_health, AuthController, AccountsController, FamiliesController,
+                            SecurityAdminController]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
             create_static_files_router(
@@ -51,11 +56,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         )
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         state=state,
         dependencies=dependencies,
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers={**exception_handlers, **security_limits.exception_handlers},  # type: ignore[arg-type]
         middleware=[
             # Everything under /api/v1 needs a signed-in device unless marked public; the
             # agency API authenticates its clients itself.
@@ -73,3 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[lambda: store.close()],
         debug=False,
     )
+    # Around the whole app (not per route), so 404s, 415s and static files get them too.
+    security_limits.install(app)
+    security_headers.install(app, trust_proxy=settings.trust_proxy)
+    return app

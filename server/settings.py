@@ -39,6 +39,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ] = 2_000_000
     log_level: Annotated[str, _doc("Python log level for the server (DEBUG, INFO, WARNING, ERROR).")] = "INFO"
     timezone: Annotated[str, _doc("Default time zone for new agencies (IANA name).")] = "Europe/London"
+    trust_proxy: Annotated[
+        bool,
+        _doc("Behind a trusted reverse proxy: believe X-Forwarded-Proto (HSTS) and X-Forwarded-For (sign-in throttling)."),
+    ] = False
+    session_max_days: Annotated[
+        int, _doc("Absolute lifetime of a signed-in session, in days: refreshing never extends it."), msgspec.Meta(ge=1)
+    ] = 14
 
     @property
     def db_path(self) -> Path:
