@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 import msgspec
+from litestar.exceptions import ValidationException
 
 from ..errors import FieldError, problem_response
+from ..errors import _validation_error as _foundation_validation_error
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -80,7 +84,22 @@ def _bad_text(_: Any, exc: UnicodeDecodeError) -> Any:
                             [FieldError("body", "not valid UTF-8")])
 
 
-exception_handlers = {RecursionError: _too_deep, UnicodeDecodeError: _bad_text}
+_QUOTED = re.compile(r"\s*'.*'")
+
+
+def _validation_error(request: Any, exc: ValidationException) -> Any:
+    """The foundation's 400 for invalid fields, minus the values: msgspec quotes what the
+    caller sent ("Invalid enum value '<script>...'"), and an error must never echo input
+    (it could be personal data, or script aimed at whoever reads the log or the page)."""
+    for item in exc.extra or []:
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            item["message"] = _QUOTED.sub("", item["message"])
+    if exc.detail:
+        exc.detail = _QUOTED.sub("", exc.detail)
+    return _foundation_validation_error(request, exc)
+
+
+exception_handlers = {RecursionError: _too_deep, UnicodeDecodeError: _bad_text, ValidationException: _validation_error}
 
 
 def install(app: Any) -> None:
