@@ -17,8 +17,8 @@ CSP = (
     "form-action 'self'"
 )
 PERMISSIONS = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), bluetooth=(), serial=(), hid=(), "
-    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), interest-cohort=()"
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), "
+    "midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 HSTS = "max-age=63072000; includeSubDomains"
 
