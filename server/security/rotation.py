@@ -51,6 +51,16 @@ def specs() -> list[Spec]:
     out.append(Spec("change_log", "changes",
                     lambda r: f"change_log/{r['entity']}/{r['entity_id']}/{r['version']}"))
     out.append(Spec("devices", "escrow_key", lambda r: f"devices/{r['id']}/escrow_key"))
+    # Other areas' ciphertexts stored outside the record layer (swept only where the table
+    # and column exist, so this list can run ahead of a merge).
+    out += [
+        Spec("sync_quarantine", "op", lambda r: f"sync_quarantine/{r['id']}/op"),
+        Spec("push_subscriptions", "secret", lambda r: f"push_subscriptions/{r['id']}/secret"),
+        Spec("integration_clients", "webhook_secret", lambda r: f"integration_clients/{r['id']}/webhook_secret"),
+        Spec("external_ids", "value", lambda r: f"external_ids/{r['id']}/value"),
+        Spec("feed_acks", "external_id",
+             lambda r: f"feed_acks/{r['client_id']}/{r['item_type']}/{r['item_id']}/{r['version']}"),
+    ]
     return out + list(_EXTRA)
 
 
@@ -128,7 +138,7 @@ def sweep(store: Database, *, batch_size: int = 500, stop_after_batches: int | N
     while spec_index < len(all_specs):
         spec = all_specs[spec_index]
         with store.write() as db:
-            if spec.table not in _tables(db):
+            if spec.table not in _tables(db) or spec.column not in db[spec.table].columns_dict:
                 rows = []
             else:
                 rows = list(db.query(
@@ -193,7 +203,25 @@ def retire(store: Database, keyring_path: Path, kid: str) -> None:
             detail = ", ".join(f"{k}: {n}" for k, n in left.items())
             raise ValueError(f"values are still encrypted under {kid} ({detail}); run "
                              "`hearthside keys rotate --resume` (restart servers first) and try again")
+        files = files_under_key(store.path.parent, kid, keyring_path)
+        if files:
+            raise ValueError(f"files in the data directory are still encrypted under {kid} ({', '.join(files)}); "
+                             "re-create them under the active key first")
         new_ring = Keyring({k: v for k, v in ring.keys.items() if k != kid}, ring.active, ring.index_key)
         new_ring.save(keyring_path)
         audit.record(db, "key-retired", agency_id=None, detail={"kid": kid})
     _adopt(ring, new_ring)
+
+
+def files_under_key(data_dir: Path, kid: str, keyring_path: Path) -> list[str]:
+    """Small files beside the database (e.g. the VAPID key) holding a value under ``kid``."""
+    needle = f"e1.{kid}.".encode()
+    found = []
+    for path in sorted(data_dir.rglob("*")):
+        if not path.is_file() or path.resolve() == keyring_path.resolve() or path.stat().st_size > 1_000_000:
+            continue
+        if path.name.startswith("hearthside.db") or path.suffix in (".db", ".partial"):
+            continue
+        if needle in path.read_bytes():
+            found.append(str(path.relative_to(data_dir)))
+    return found

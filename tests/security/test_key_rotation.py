@@ -94,3 +94,26 @@ def test_a_running_server_reads_values_written_under_a_key_added_after_it_starte
     cli("keys", "rotate", data_dir=settings.data_dir, check=True)
     r = client.get("/api/v1/families/" + world.families["own"], headers=auth(session))
     assert r.status_code == 200 and r.json()["family_name"] == "Sentinelown"
+
+
+def test_retire_refuses_while_a_file_in_the_data_directory_needs_the_key(store, settings):
+    from server.storage.crypto import Keyring as K
+
+    (settings.data_dir / "vapid.json").write_text(json.dumps({"private_key": store.keyring.encrypt(b"k", "vapid")}))
+    rotate(store, settings.keyring_path)
+    with pytest.raises(ValueError, match="vapid.json"):
+        retire(store, settings.keyring_path, "k1")
+    assert "k1" in K.from_json(settings.keyring_path.read_text()).keys
+
+
+def test_other_areas_encrypted_columns_are_re_encrypted_when_their_tables_exist(store, settings):
+    with store.write() as db:
+        db.execute("CREATE TABLE push_subscriptions (id TEXT PRIMARY KEY, secret TEXT NOT NULL)")
+        db.execute("INSERT INTO push_subscriptions VALUES ('s1', ?)",
+                   [store.keyring.encrypt(b"endpoint doc", "push_subscriptions/s1/secret")])
+    report = rotate(store, settings.keyring_path)
+    assert report.per_column["push_subscriptions.secret"] == 1 and not report.remaining_old
+    with store.read() as db:
+        value = db.execute("SELECT secret FROM push_subscriptions").fetchone()[0]
+    assert value.startswith("e1.k2.")
+    assert store.keyring.decrypt(value, "push_subscriptions/s1/secret") == b"endpoint doc"
