@@ -12,7 +12,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from sync.hooks import register_after_apply
@@ -34,6 +34,10 @@ from .push import vapid
 from .push.controller import PushController
 from .push.scheduler import Scheduler
 from .push.sender import Sender
+from .security import headers as security_headers
+from .security import limits as security_limits
+from .security.controller import SecurityAdminController
+from .security.throttle import Throttle
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
@@ -47,12 +51,18 @@ def get_health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def open_store(settings: Settings) -> Database:
+def open_store(settings: Settings, *, migrate: bool = True) -> Database:
     """Open (creating and migrating if new) the data directory's database."""
     passwords.configure(settings.password_hash_log2_n)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.db_path.exists() and not settings.keyring and not settings.keyring_path.exists():
+        # A new keyring could not read a single value already stored (after a restore, say).
+        raise SystemExit(
+            f"The keyring {settings.keyring_path} is missing but {settings.db_path} exists: restore the keyring "
+            "(or set HEARTHSIDE_KEYRING) before starting."
+        )
     keyring = Keyring.load_or_create(settings.keyring_path, settings.keyring)
-    return open_database(settings.db_path, keyring)
+    return open_database(settings.db_path, keyring, migrate=migrate)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -62,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Bad content stops the server at start-up with the loader's precise message, rather
     # than failing on a phone in a family's home.
     content = load_content(settings.content_dir)
-    state = State({"settings": settings, "db": store, "content": content})
+    state = State({"settings": settings, "db": store, "content": content, "throttle": Throttle()})
     state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
     # Rules run on the server when a synced visit is completed (see followups/hooks.py).
     followup_hooks.use_content(lambda: state.get("content"))
@@ -96,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         PushController,
         AgencyApiController,
         AgencyAdminController,
+        SecurityAdminController,
     ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
@@ -105,11 +116,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         )
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         state=state,
         dependencies=dependencies,
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers={**exception_handlers, **security_limits.exception_handlers},  # type: ignore[arg-type]
         middleware=[
             # Everything under /api/v1 needs a signed-in device unless marked public; the
             # agency API authenticates its clients itself.
@@ -122,9 +133,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Hearthside",
             version="1",
             path="/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            # JSON only: a Swagger UI page needs scripts from a CDN, which the CSP (and no
+            # internet on the phones' side) rules out.
+            render_plugins=[JsonRenderPlugin()],
         ),
         lifespan=[run_scheduler, webhook_lifespan],
         on_shutdown=[lambda: store.close()],
         debug=False,
     )
+    # Around the whole app (not per route), so 404s, 415s and static files get them too.
+    security_limits.install(app)
+    security_headers.install(app, trust_proxy=settings.trust_proxy)
+    return app

@@ -2,16 +2,57 @@
 
 Written in the same transaction as the action it records, so an action and its audit
 entry stand or fall together. Never holds personal data: ids, actions and purposes only.
+
+Append-only and tamper-evident: each entry carries ``hash = HMAC(audit key, entry +
+prev_hash)``, where ``prev_hash`` is the previous entry's hash. The audit key is derived
+from the keyring's index key, which lives outside the database, so someone who can edit
+the database file cannot re-seal an entry they changed. Triggers refuse UPDATE and DELETE
+on ``audit_events`` as defence in depth. ``verify`` walks the chain and names the first
+entry that was changed, removed or re-ordered.
+
+Appending reads the chain's tail and inserts after it; that is only correct while this
+connection holds the write lock, which ``store.write()`` (``BEGIN IMMEDIATE``) gives. A
+call outside any transaction takes the lock itself; a call inside a deferred read
+transaction whose snapshot is stale is refused by SQLite (SQLITE_BUSY_SNAPSHOT), so the
+chain can never fork.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
 from .clock import now_iso
+
+GENESIS = "0" * 64
+_HASHED = ("seq", "at", "agency_id", "user_id", "device_id", "client_id", "action", "entity", "entity_id",
+           "family_id", "purpose", "detail", "prev_hash")
+
+
+def audit_key(keyring: Any) -> bytes:
+    """The chain key: a dedicated ``audit_key`` in the keyring if present, else derived
+    from the index key (which is never rotated, so old entries stay verifiable)."""
+    dedicated = getattr(keyring, "audit_key", None)
+    if dedicated:
+        return dedicated
+    return hmac.new(keyring.index_key, b"hearthside/audit-chain/v1", hashlib.sha256).digest()
+
+
+def entry_hash(key: bytes, row: dict[str, Any]) -> str:
+    canonical = json.dumps([row.get(k) for k in _HASHED], separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def _keyring_of(db: sqlite_utils.Database) -> Any:
+    keyring = getattr(db, "keyring", None)
+    if keyring is None:
+        raise RuntimeError("audit.record needs a connection from Database.connect() (it carries the keyring)")
+    return keyring
 
 
 def record(
@@ -27,15 +68,107 @@ def record(
     family_id: str | None = None,
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> None:
-    db.execute(
-        "INSERT INTO audit_events (at, agency_id, user_id, device_id, client_id, action, entity, entity_id,"
-        " family_id, purpose, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [now_iso(), agency_id, user_id, device_id, client_id, action, entity, entity_id, family_id, purpose,
-         json.dumps(detail or {}, sort_keys=True)],
-    )
+) -> int:
+    """Append one entry to the chain; returns its ``seq``."""
+    key = audit_key(_keyring_of(db))
+    if not db.conn.in_transaction:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq = _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id,
+                          purpose, detail)
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+        return seq
+    return _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
+                   detail)
+
+
+def _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
+            detail) -> int:
+    tail = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    counter = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").fetchone()
+    # AUTOINCREMENT never reuses a number, so a removed tail entry leaves a visible gap.
+    seq = max(tail[0] if tail else 0, counter[0] if counter else 0) + 1
+    row = {
+        "seq": seq, "at": now_iso(), "agency_id": agency_id, "user_id": user_id, "device_id": device_id,
+        "client_id": client_id, "action": action, "entity": entity, "entity_id": entity_id,
+        "family_id": family_id, "purpose": purpose, "detail": json.dumps(detail or {}, sort_keys=True),
+        "prev_hash": tail[1] if tail and tail[1] else GENESIS,
+    }
+    row["hash"] = entry_hash(key, row)
+    columns = ", ".join(row)
+    db.execute(f"INSERT INTO audit_events ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+    return seq
 
 
 def by(principal: Any) -> dict[str, Any]:
     """The who-columns for an action taken by a signed-in principal."""
     return {"agency_id": principal.agency_id, "user_id": principal.user_id, "device_id": principal.device_id}
+
+
+# -- verification -------------------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    entries: int = 0
+    head: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+    # seq numbers of the entries named in problems (changed, missing or out of place).
+    bad_entries: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(db: sqlite_utils.Database, keyring: Any) -> Verification:
+    """Walk the whole chain. Names each entry that was changed (its hash no longer
+    matches), removed (a gap in the sequence, or a missing tail) or not sealed."""
+    key = audit_key(keyring)
+    out = Verification()
+    prev_seq = 0
+    prev_hash = GENESIS
+    for row in db.query("SELECT * FROM audit_events ORDER BY seq"):
+        out.entries += 1
+        seq = row["seq"]
+        if seq != prev_seq + 1:
+            missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1} to {seq - 1}"
+            out.problems.append(f"audit entry {missing} was deleted (missing before entry {seq})")
+            out.bad_entries.extend(range(prev_seq + 1, seq))
+        if not row["hash"]:
+            out.problems.append(f"audit entry {seq} is not sealed (no hash)")
+            out.bad_entries.append(seq)
+        elif not hmac.compare_digest(entry_hash(key, row), row["hash"]):
+            out.problems.append(f"audit entry {seq} was changed (its hash does not match its contents)")
+            out.bad_entries.append(seq)
+        elif seq == prev_seq + 1 and row["prev_hash"] != prev_hash:
+            out.problems.append(f"audit entry {seq} does not follow entry {prev_seq} (the chain is broken)")
+            out.bad_entries.append(seq)
+        prev_seq, prev_hash = seq, row["hash"] or ""
+    counter = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").fetchone()
+    if counter and counter[0] > prev_seq:
+        missing = f"{counter[0]}" if counter[0] == prev_seq + 1 else f"{prev_seq + 1} to {counter[0]}"
+        out.problems.append(f"audit entry {missing} was deleted (the end of the trail is missing)")
+        out.bad_entries.extend(range(prev_seq + 1, counter[0] + 1))
+    out.head = prev_hash
+    return out
+
+
+def family_history(db: sqlite_utils.Database, agency_id: str, family_id: str, limit: int, before: int | None):
+    """Audit entries about one family, newest first, with the acting user's name."""
+    params: list[Any] = [agency_id, family_id]
+    older = ""
+    if before is not None:
+        older = " AND a.seq < ?"
+        params.append(before)
+    params.append(limit)
+    return list(db.query(
+        "SELECT a.seq, a.at, a.action, a.entity, a.entity_id, a.purpose, a.user_id, a.device_id, a.client_id,"
+        " u.display_name AS user_name, u.role AS user_role"
+        " FROM audit_events a LEFT JOIN users u ON u.id = a.user_id"
+        f" WHERE a.agency_id = ? AND a.family_id = ?{older} ORDER BY a.seq DESC LIMIT ?",
+        params,
+    ))

@@ -81,14 +81,10 @@ def demo(host: str, port: int, data_dir: Path | None, no_serve: bool) -> None:
 @data_dir_option
 def migrate(data_dir: Path | None) -> None:
     """Create or migrate the database."""
+    from .app import open_store
     from .storage.migrations import apply_migrations
 
-    from .storage.crypto import Keyring
-    from .storage.db import Database
-
-    settings = _settings(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Database(settings.db_path, Keyring.load_or_create(settings.keyring_path, settings.keyring))
+    store = open_store(_settings(data_dir), migrate=False)
     applied = apply_migrations(store.connect())
     click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "Database is up to date.")
 
@@ -232,6 +228,205 @@ from .content.cli import content  # noqa: E402
 
 main.add_command(content)
 
+
+
+@user.command("unlock")
+@click.argument("username")
+@data_dir_option
+def user_unlock(username: str, data_dir: Path | None) -> None:
+    """Unlock an account locked after repeated failed sign-ins."""
+    from .security.throttle import unlock
+
+    store = _store(_settings(data_dir))
+    with store.write() as db:
+        rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
+        if not rows:
+            raise click.ClickException(f"No user {username!r}.")
+        unlock(db, rows[0], {"agency_id": rows[0]["agency_id"], "purpose": "cli"})
+    click.echo(f"Unlocked {username}.")
+
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The server's field-encryption keyring (kept outside the database)."""
+
+
+def _keyring_file(settings: Settings) -> Path:
+    if settings.keyring:
+        raise click.ClickException(
+            "The keyring comes from HEARTHSIDE_KEYRING: keys can only be rotated or retired in a keyring file "
+            "(set HEARTHSIDE_KEYRING_FILE, run the command, then update the variable from the file).")
+    return settings.keyring_path
+
+
+@keys.command("list")
+@data_dir_option
+def keys_list(data_dir: Path | None) -> None:
+    """Show the key ids (never the keys) and how many values each protects."""
+    from .security.rotation import values_under_keys
+
+    store = _store(_settings(data_dir))
+    with store.read() as db:
+        counts = values_under_keys(db, list(store.keyring.keys))
+    for kid in store.keyring.keys:
+        n = sum(v for k, v in counts.items() if k.endswith(f"({kid})"))
+        click.echo(f"{kid}{' (active)' if kid == store.keyring.active else ''}: {n} value(s)")
+
+
+@keys.command("rotate")
+@click.option("--resume", is_flag=True, help="Only finish (or redo) the sweep to the active key; add no key.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@data_dir_option
+def keys_rotate(resume: bool, batch_size: int, data_dir: Path | None) -> None:
+    """Add a new active key and re-encrypt every value under it (resumable: a killed
+    rotation carries on where it stopped when run again). Old keys stay until retired."""
+    from .security.rotation import rotate
+
+    settings = _settings(data_dir)
+    path = _keyring_file(settings)
+    store = _store(settings)
+    report = rotate(store, path, batch_size=batch_size, resume_only=resume)
+    click.echo(f"{'Resumed' if report.resumed else 'Rotated'} to key {report.target_kid}: "
+               f"re-encrypted {report.reencrypted} value(s) in this run.")
+    for column, n in sorted(report.per_column.items()):
+        if n:
+            click.echo(f"  {column}: {n}")
+    if report.remaining_old:
+        click.echo("Still under older keys (restart servers, then run `keys rotate --resume`):")
+        for column, n in report.remaining_old.items():
+            click.echo(f"  {column}: {n}")
+    else:
+        old = [k for k in store.keyring.keys if k != report.target_kid]
+        if old:
+            click.echo(f"Nothing is left under {', '.join(old)}: retire with `hearthside keys retire KID` once no "
+                       "backup you keep needs it.")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@data_dir_option
+def keys_retire(kid: str, data_dir: Path | None) -> None:
+    """Remove an old key, after checking no value in the database is still under it."""
+    from .security.rotation import retire
+
+    settings = _settings(data_dir)
+    path = _keyring_file(settings)
+    store = _store(settings)
+    try:
+        retire(store, path, kid)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Retired {kid}.")
+
+
+# -- audit --------------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@data_dir_option
+def audit_verify(data_dir: Path | None) -> None:
+    """Check every audit entry against the keyed hash chain; exits 1 naming each entry
+    that was changed or deleted."""
+    from .audit import verify
+
+    store = _store(_settings(data_dir))
+    with store.read() as db:
+        result = verify(db, store.keyring)
+    if result.ok:
+        click.echo(f"Audit trail intact: {result.entries} entries; head {result.head}")
+        return
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    click.echo(f"Audit trail FAILED verification ({len(result.problems)} problem(s) in {result.entries} entries).",
+               err=True)
+    sys.exit(1)
+
+
+# -- backups ------------------------------------------------------------------------------
+
+
+@main.command("backup")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+def backup_cmd(out_dir: Path, data_dir: Path | None) -> None:
+    """Take an online, consistent backup (keys NOT included) into OUT_DIR, with a manifest."""
+    from .backup import backup
+
+    settings = _settings(data_dir)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"No database at {settings.db_path}.")
+    path, manifest = backup(settings.db_path, out_dir)
+    click.echo(str(path))
+    click.echo(f"Key ids needed to read it (keep a keyring with them, separately): "
+               f"{', '.join(manifest['key_ids_needed']) or 'none'}")
+
+
+@main.command("restore")
+@click.argument("backup_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the server first).")
+@data_dir_option
+def restore_cmd(backup_file: Path, force: bool, data_dir: Path | None) -> None:
+    """Restore a backup into the data directory (refuses to replace a database without --force)."""
+    from .backup import restore
+
+    settings = _settings(data_dir)
+    try:
+        manifest = restore(backup_file, settings.data_dir, force=force)
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {backup_file.name} ({manifest['started_at']}) into {settings.db_path}.")
+    if not settings.keyring and not settings.keyring_path.exists():
+        click.echo(f"No keyring at {settings.keyring_path}: put the keyring with key ids "
+                   f"{', '.join(manifest['key_ids_needed'])} there before starting the server.")
+
+
+# -- retention ----------------------------------------------------------------------------
+
+
+@main.group()
+def retention() -> None:
+    """Record retention (nothing is ever deleted automatically)."""
+
+
+@retention.command("report")
+@click.option("--as-of", default=None, help="Date to report on (YYYY-MM-DD). Default: today.")
+@click.option("--agency", "agency_ref", default=None, help="Agency id or exact name. Default: all.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@data_dir_option
+def retention_report(as_of: str | None, agency_ref: str | None, as_json: bool, data_dir: Path | None) -> None:
+    """List closed family records whose retention period has ended and are due for review."""
+    import json as _json
+    from datetime import date
+
+    from .clock import utcnow
+    from .retention import report
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else utcnow().date()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--as-of") from None
+    store = _store(_settings(data_dir))
+    with store.read() as db:
+        agency_id = _agency_id(db, agency_ref) if agency_ref else None
+        due = report(db, store.keyring, day, agency_id)
+    for d in due:
+        row = {"agency_id": d.agency_id, "family_id": d.family_id, "retention_class": d.retention_class,
+               "end_of_care": d.end_of_care.isoformat() if d.end_of_care else None,
+               "review_on": d.review_on.isoformat() if d.review_on else None, "reason": d.reason,
+               "driven_by_person": d.driven_by}
+        click.echo(_json.dumps(row) if as_json else
+                   f"{row['family_id']}  {row['retention_class']:<13} ended {row['end_of_care']}  "
+                   f"review {row['review_on']}  ({row['reason']})")
+    if not as_json:
+        click.echo(f"{len(due)} record(s) due for review on {day.isoformat()}. Nothing has been deleted.")
 
 if __name__ == "__main__":
     main()

@@ -76,6 +76,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         int, _doc("Local hour (agency time zone) of the morning reminder on the day a follow-up is due."),
         msgspec.Meta(ge=0, le=23),
     ] = 8
+    trust_proxy: Annotated[
+        bool,
+        _doc("Behind a trusted reverse proxy: believe X-Forwarded-Proto (HSTS) and X-Forwarded-For (sign-in throttling)."),
+    ] = False
+    session_max_days: Annotated[
+        int, _doc("Absolute lifetime of a signed-in session, in days: refreshing never extends it."), msgspec.Meta(ge=1)
+    ] = 14
 
     @property
     def db_path(self) -> Path:

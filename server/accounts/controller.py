@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 
 from .. import audit
 from ..access import Principal, require_role
+from ..auth.middleware import DeviceRevoked
+from ..errors import Unauthorized
+from ..security import sessions
+from ..security.throttle import Throttle, client_address, record_failure, record_success, refuse_if_locked
 from ..settings import Settings
 from ..storage.db import Database
 from . import service
@@ -15,16 +19,36 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", opt={"public": True}, status_code=200, sync_to_thread=True)
-    def create_session(self, data: LoginCreate, store: Database, settings: Settings) -> SessionRead:
-        """Sign in with username and password; enrols the device on first use."""
-        with store.write() as db:
-            return service.login(db, store.keyring, settings, data)
+    def create_session(self, request: Request, data: LoginCreate, store: Database, settings: Settings) -> SessionRead:
+        """Sign in with username and password; enrols the device on first use. Repeated
+        failures are throttled (429 with Retry-After) and then lock the account."""
+        throttle: Throttle = request.app.state.throttle
+        address = client_address(request, settings.trust_proxy)
+        throttle.check(data.username, address)
+        try:
+            with store.write() as db:
+                refuse_if_locked(db, data.username)
+                session = service.login(db, store.keyring, settings, data)
+                record_success(db, data.username)
+                session = sessions.started(db, session, settings)
+        except Unauthorized as exc:
+            if not isinstance(exc, DeviceRevoked):
+                throttle.failed(data.username, address)
+                record_failure(store, throttle.policy, data.username, address)
+            raise
+        throttle.succeeded(data.username)
+        return session
 
     @post("/refresh", opt={"public": True}, status_code=200, sync_to_thread=True)
     def refresh_session(self, data: RefreshCreate, store: Database, settings: Settings) -> SessionRead:
-        """Swap a refresh token for a new access and refresh token."""
+        """Swap a refresh token for a new access and refresh token (never past the
+        session's absolute lifetime)."""
         with store.write() as db:
-            return service.refresh(db, store.keyring, settings, data.refresh_token)
+            started_at = sessions.session_start_of(db, data.refresh_token, settings)
+            session = service.refresh(db, store.keyring, settings, data.refresh_token)
+            audit.record(db, "session-refreshed", agency_id=session.user.agency_id, user_id=session.user.id,
+                         device_id=session.device.id)
+            return sessions.refreshed(db, session, started_at, settings)
 
     @post("/logout", status_code=204, sync_to_thread=True)
     def delete_session(self, store: Database, principal: Principal) -> None:
@@ -68,6 +92,10 @@ class AccountsController(Controller):
                 db.execute("UPDATE users SET team_id = ? WHERE id = ?", [data.team_id, user_id])
             if data.disabled is not None:
                 service.set_user_disabled(db, row, data.disabled, audit.by(principal))
+            if data.display_name is not None or data.team_id is not None:
+                audit.record(db, "user-updated", entity="user", entity_id=user_id, **audit.by(principal),
+                             detail={"fields": [f for f in ("display_name", "team_id")
+                                                if getattr(data, f) is not None]})
             return service.user_read(service.get_user_row(db, principal, user_id))
 
     @get("/devices", sync_to_thread=True)

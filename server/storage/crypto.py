@@ -38,6 +38,9 @@ class Keyring:
         self.active = active
         self.index_key = index_key
         self._aead = {kid: AESGCM(key) for kid, key in keys.items()}
+        # Where this keyring was read from, so a running server picks up a key added by
+        # ``hearthside keys rotate`` the first time it meets a value written under it.
+        self.source: Path | None = None
 
     # -- persistence -------------------------------------------------------------------
     @classmethod
@@ -64,9 +67,12 @@ class Keyring:
         if env_value:
             return cls.from_json(env_value)
         if path.exists():
-            return cls.from_json(path.read_text())
+            ring = cls.from_json(path.read_text())
+            ring.source = path
+            return ring
         ring = cls.generate()
         ring.save(path)
+        ring.source = path
         return ring
 
     def save(self, path: Path) -> None:
@@ -91,8 +97,21 @@ class Keyring:
         ct = self._aead[self.active].encrypt(nonce, plaintext, aad.encode())
         return f"{PREFIX}{self.active}.{_b64e(nonce + ct)}"
 
+    def reload(self) -> bool:
+        """Re-read the keyring file (after a rotation by another process); True if it
+        changed. Old keys stay until retired, so values already read still decrypt."""
+        if self.source is None or not self.source.exists():
+            return False
+        fresh = Keyring.from_json(self.source.read_text())
+        if fresh.keys == self.keys and fresh.active == self.active:
+            return False
+        self.keys, self._aead, self.active = fresh.keys, fresh._aead, fresh.active
+        return True
+
     def decrypt(self, token: str, aad: str) -> bytes:
         _, kid, body = token.split(".", 2)
+        if kid not in self._aead:
+            self.reload()
         raw = _b64d(body)
         return self._aead[kid].decrypt(raw[:12], raw[12:], aad.encode())
 

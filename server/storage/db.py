@@ -34,6 +34,8 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             db = sqlite_utils.Database(conn)
+            # The audit trail's keyed hash chain needs the keyring wherever a write happens.
+            db.keyring = self.keyring  # type: ignore[attr-defined]
             self._local.db = db
         return db
 

@@ -523,3 +523,41 @@ CREATE TABLE webhook_attempts (
 ) STRICT;
 """,
     )
+
+
+@migrations(name="security_0001_audit_chain_lockout_sessions_rotation")
+def security_audit_chain(db: sqlite_utils.Database) -> None:
+    """Tamper-evident audit chain, account lock-out, absolute session lifetime and the
+    key rotation progress marker (see ``server/security``)."""
+    run_script(
+        db,
+        """
+ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_events ADD COLUMN hash TEXT;
+
+-- Defence in depth: the application never edits or removes an audit entry. (Someone who
+-- can drop these triggers can also edit the file; the keyed hash chain catches that.)
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+ALTER TABLE users ADD COLUMN failed_sign_ins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_at TEXT;
+
+-- When the sign-in that started this chain of refresh tokens happened: refreshing never
+-- extends a session past its absolute lifetime.
+ALTER TABLE tokens ADD COLUMN session_started_at TEXT;
+
+CREATE TABLE key_rotations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target_kid TEXT NOT NULL,
+    -- Progress marker: the column spec being swept and the last rowid done in it.
+    spec_index INTEGER NOT NULL DEFAULT 0,
+    last_rowid INTEGER NOT NULL DEFAULT 0,
+    reencrypted INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+) STRICT;
+"""
+    )

@@ -1,0 +1,227 @@
+"""Key rotation: add a new active key, re-encrypt every encrypted value under it in
+resumable batches, and retire old keys only when nothing is left under them.
+
+Every encrypted column is listed in ``specs()`` with the additional data it was bound to
+(record columns from ``records.ENTITIES``, ``change_log.changes``, ``devices.escrow_key``,
+plus anything another module ``register``s). Each batch re-encrypts up to ``batch_size``
+rows and moves the progress marker (``key_rotations``) in the same transaction, so a
+rotation killed at any point resumes where it stopped and never leaves a value that no
+key in the keyring can open. ``retire`` scans *every* text column of every table (not
+just the registered ones) before it drops a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .. import audit
+from ..clock import now_iso
+from ..storage.crypto import Keyring
+from ..storage.db import Database
+from ..storage.records import ENTITIES
+
+
+@dataclass(frozen=True)
+class Spec:
+    table: str
+    column: str
+    aad: Callable[[dict[str, Any]], str]
+
+
+_EXTRA: list[Spec] = []
+
+
+def register(table: str, column: str, aad: Callable[[dict[str, Any]], str]) -> None:
+    """Declare another encrypted column (for modules that store ciphertexts outside the
+    record layer). ``aad`` builds the additional data from the row."""
+    _EXTRA.append(Spec(table, column, aad))
+
+
+def _record_aad(table: str, column: str) -> Callable[[dict[str, Any]], str]:
+    return lambda row: f"{table}/{row['id']}/{column}"
+
+
+def specs() -> list[Spec]:
+    out = [Spec(e.table, c, _record_aad(e.table, c)) for e in ENTITIES.values() for c in sorted(e.personal)]
+    out.append(Spec("change_log", "changes",
+                    lambda r: f"change_log/{r['entity']}/{r['entity_id']}/{r['version']}"))
+    out.append(Spec("devices", "escrow_key", lambda r: f"devices/{r['id']}/escrow_key"))
+    # Other areas' ciphertexts stored outside the record layer (swept only where the table
+    # and column exist, so this list can run ahead of a merge).
+    out += [
+        Spec("sync_quarantine", "op", lambda r: f"sync_quarantine/{r['id']}/op"),
+        Spec("push_subscriptions", "secret", lambda r: f"push_subscriptions/{r['id']}/secret"),
+        Spec("integration_clients", "webhook_secret", lambda r: f"integration_clients/{r['id']}/webhook_secret"),
+        Spec("external_ids", "value", lambda r: f"external_ids/{r['id']}/value"),
+        Spec("feed_acks", "external_id",
+             lambda r: f"feed_acks/{r['client_id']}/{r['item_type']}/{r['item_id']}/{r['version']}"),
+    ]
+    return out + list(_EXTRA)
+
+
+class RotationInterrupted(Exception):
+    """Raised by ``sweep(stop_after_batches=...)``: stands in for a killed process."""
+
+
+@dataclass
+class RotationReport:
+    target_kid: str
+    resumed: bool
+    reencrypted: int = 0
+    per_column: dict[str, int] = field(default_factory=dict)
+    remaining_old: dict[str, int] = field(default_factory=dict)
+
+
+def _tables(db: sqlite_utils.Database) -> set[str]:
+    return set(db.table_names())
+
+
+def _unfinished(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM key_rotations WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def rotate(store: Database, keyring_path: Path, *, batch_size: int = 500, resume_only: bool = False,
+           stop_after_batches: int | None = None) -> RotationReport:
+    """Start (or resume) a rotation and sweep it to the end."""
+    ring = store.keyring
+    with store.write() as db:
+        pending = _unfinished(db)
+        if pending and pending["target_kid"] not in ring.keys:
+            # The key was never saved (killed between the two steps): start afresh.
+            db.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?", [now_iso(), pending["id"]])
+            pending = None
+    resumed = pending is not None
+    if pending is None:
+        if resume_only:
+            with store.write() as db:
+                db.execute("INSERT INTO key_rotations (target_kid, started_at) VALUES (?, ?)",
+                           [ring.active, now_iso()])
+        else:
+            new_ring = ring.with_new_active_key()
+            # Key first, atomically (temp file, fsync, rename; 0600), then the marker: a
+            # crash in between leaves a spare key, never a value without its key.
+            new_ring.save(keyring_path)
+            _adopt(ring, new_ring)
+            with store.write() as db:
+                db.execute("INSERT INTO key_rotations (target_kid, started_at) VALUES (?, ?)",
+                           [ring.active, now_iso()])
+                audit.record(db, "key-rotation-started", agency_id=None, detail={"target_kid": ring.active})
+    elif pending["target_kid"] != ring.active:
+        raise RuntimeError(f"an unfinished rotation targets {pending['target_kid']} but the active key is "
+                           f"{ring.active}")
+    report = sweep(store, batch_size=batch_size, stop_after_batches=stop_after_batches)
+    report.resumed = resumed
+    return report
+
+
+def _adopt(ring: Keyring, new: Keyring) -> None:
+    ring.keys, ring._aead, ring.active = new.keys, new._aead, new.active
+
+
+def sweep(store: Database, *, batch_size: int = 500, stop_after_batches: int | None = None) -> RotationReport:
+    ring = store.keyring
+    all_specs = specs()
+    with store.read() as db:
+        marker = _unfinished(db)
+    if marker is None:
+        raise RuntimeError("no rotation in progress")
+    target = marker["target_kid"]
+    report = RotationReport(target_kid=target, resumed=True)
+    batches = 0
+    spec_index, last_rowid = marker["spec_index"], marker["last_rowid"]
+    while spec_index < len(all_specs):
+        spec = all_specs[spec_index]
+        with store.write() as db:
+            if spec.table not in _tables(db) or spec.column not in db[spec.table].columns_dict:
+                rows = []
+            else:
+                rows = list(db.query(
+                    f"SELECT rowid AS _rowid, * FROM [{spec.table}] WHERE rowid > ? AND [{spec.column}] LIKE 'e1.%'"
+                    f" AND [{spec.column}] NOT LIKE ? ORDER BY rowid LIMIT ?",
+                    [last_rowid, f"e1.{target}.%", batch_size]))
+            for row in rows:
+                aad = spec.aad(row)
+                fresh = ring.encrypt(ring.decrypt(row[spec.column], aad), aad)
+                db.execute(f"UPDATE [{spec.table}] SET [{spec.column}] = ? WHERE rowid = ?", [fresh, row["_rowid"]])
+            key = f"{spec.table}.{spec.column}"
+            report.per_column[key] = report.per_column.get(key, 0) + len(rows)
+            report.reencrypted += len(rows)
+            if len(rows) < batch_size:
+                spec_index, last_rowid = spec_index + 1, 0
+            else:
+                last_rowid = rows[-1]["_rowid"]
+            db.execute("UPDATE key_rotations SET spec_index = ?, last_rowid = ?, reencrypted = reencrypted + ?"
+                       " WHERE id = ?", [spec_index, last_rowid, len(rows), marker["id"]])
+        batches += 1
+        if stop_after_batches is not None and batches >= stop_after_batches and spec_index < len(all_specs):
+            raise RotationInterrupted(f"stopped after {batches} batches")
+    with store.write() as db:
+        db.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?", [now_iso(), marker["id"]])
+        total = next(db.query("SELECT reencrypted FROM key_rotations WHERE id = ?", [marker["id"]]))["reencrypted"]
+        audit.record(db, "key-rotated", agency_id=None, detail={"target_kid": target, "reencrypted": total})
+        report.remaining_old = values_under_keys(db, [k for k in ring.keys if k != target])
+    return report
+
+
+def values_under_keys(db: sqlite_utils.Database, kids: list[str]) -> dict[str, int]:
+    """Count values under each of ``kids`` in every text column of every table."""
+    out: dict[str, int] = {}
+    if not kids:
+        return out
+    for table in db.table_names():
+        if table.startswith("sqlite_"):
+            continue
+        for col in db[table].columns:
+            if col.type.upper() not in ("TEXT", "") or col.name in ("hash", "prev_hash"):
+                continue
+            for kid in kids:
+                n = db.execute(f"SELECT count(*) FROM [{table}] WHERE [{col.name}] LIKE ?", [f"e1.{kid}.%"]).fetchone()[0]
+                if n:
+                    out[f"{table}.{col.name} ({kid})"] = n
+    return out
+
+
+def retire(store: Database, keyring_path: Path, kid: str) -> None:
+    """Drop ``kid`` from the keyring file, only when no value anywhere is under it."""
+    ring = store.keyring
+    if kid not in ring.keys:
+        raise ValueError(f"no key {kid!r} in the keyring")
+    if kid == ring.active:
+        raise ValueError(f"{kid} is the active key; rotate first")
+    with store.write() as db:
+        pending = _unfinished(db)
+        if pending:
+            raise ValueError("a rotation is still in progress; run `hearthside keys rotate --resume`")
+        left = values_under_keys(db, [kid])
+        if left:
+            detail = ", ".join(f"{k}: {n}" for k, n in left.items())
+            raise ValueError(f"values are still encrypted under {kid} ({detail}); run "
+                             "`hearthside keys rotate --resume` (restart servers first) and try again")
+        files = files_under_key(store.path.parent, kid, keyring_path)
+        if files:
+            raise ValueError(f"files in the data directory are still encrypted under {kid} ({', '.join(files)}); "
+                             "re-create them under the active key first")
+        new_ring = Keyring({k: v for k, v in ring.keys.items() if k != kid}, ring.active, ring.index_key)
+        new_ring.save(keyring_path)
+        audit.record(db, "key-retired", agency_id=None, detail={"kid": kid})
+    _adopt(ring, new_ring)
+
+
+def files_under_key(data_dir: Path, kid: str, keyring_path: Path) -> list[str]:
+    """Small files beside the database (e.g. the VAPID key) holding a value under ``kid``."""
+    needle = f"e1.{kid}.".encode()
+    found = []
+    for path in sorted(data_dir.rglob("*")):
+        if not path.is_file() or path.resolve() == keyring_path.resolve() or path.stat().st_size > 1_000_000:
+            continue
+        if path.name.startswith("hearthside.db") or path.suffix in (".db", ".partial"):
+            continue
+        if needle in path.read_bytes():
+            found.append(str(path.relative_to(data_dir)))
+    return found
