@@ -120,10 +120,13 @@ def unlock(page, pin: str = PIN) -> None:
 def go(page, hash_: str) -> None:
     """Navigate inside the app and wait until the screen has rendered."""
     page.evaluate(
-        """h => new Promise(resolve => {
+        """h => new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('screen ' + h + ' did not render within 30 s: '
+                + (document.getElementById('app') || document.body).innerText.slice(0, 300))), 30000);
             const done = (ev) => {
                 if (ev.detail && ev.detail.hash !== h) return;  // an earlier screen finishing
                 document.removeEventListener('hearthside:rendered', done);
+                clearTimeout(timer);
                 resolve();
             };
             document.addEventListener('hearthside:rendered', done);

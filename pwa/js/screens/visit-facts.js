@@ -125,7 +125,8 @@ export const answered = (v) => v !== null && v !== undefined && v !== "" && !(Ar
 // responses: checklist_response records of one visit -> Map "checklist|subject|item" -> record
 export function responseIndex(responses) {
   const idx = new Map();
-  for (const r of responses) idx.set(`${r.checklist_id}|${r.subject_id}|${r.item_id}`, r);
+  // Visit-level answers are stored with no subject (the server accepts only a person there).
+  for (const r of responses) idx.set(`${r.checklist_id}|${r.subject_id || "visit"}|${r.item_id}`, r);
   return idx;
 }
 
@@ -201,7 +202,7 @@ function answersOf(responses) {
     .filter((r) => answered(r.answer))
     .map((r) => ({
       checklist: r.checklist_id,
-      subject: r.subject_id === "visit" ? null : r.subject_id,
+      subject: !r.subject_id || r.subject_id === "visit" ? null : r.subject_id,
       item: r.item_id,
       value: r.answer,
       evidence: r.seen_or_told || null,

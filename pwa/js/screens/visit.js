@@ -220,7 +220,9 @@ function saver(ctx, task, item, onSaved) {
   return (patch) => enqueue(key, async () => {
     let rec = ctx.idx.get(key);
     if (!rec) {
-      const id = await responseId(ctx.visit.id, task.checklist.id, task.subjectId, item.id);
+      // A visit-level answer has no person as subject: null in the record, "" in its id.
+      const subjectId = task.subject ? task.subjectId : null;
+      const id = await responseId(ctx.visit.id, task.checklist.id, subjectId || "", item.id);
       const existing = await get("checklist_response", id);
       if (existing && !existing.deleted && !existing._deleted) {
         await setFields("checklist_response", id, patch);
@@ -228,7 +230,7 @@ function saver(ctx, task, item, onSaved) {
       } else {
         const values = {
           family_id: ctx.visit.family_id, visit_id: ctx.visit.id, checklist_id: task.checklist.id,
-          checklist_version: task.checklist.version, subject_id: task.subjectId, item_id: item.id,
+          checklist_version: task.checklist.version, subject_id: subjectId, item_id: item.id,
           answer: null, note: null, seen_or_told: null, ...patch,
         };
         await model.create("checklist_response", values, { familyId: ctx.visit.family_id, id });
