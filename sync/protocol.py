@@ -166,11 +166,11 @@ class PullResponse(msgspec.Struct):
     instructions: list[Instruction]
     server_hlc: str
 
-
-class WipeResponse(msgspec.Struct):
-    """All a revoked device hears once the server holds everything it had."""
-
-    instructions: list[Instruction]
+    @property
+    def wipes(self) -> bool:
+        """A revoked device that the server holds everything from is told to wipe, with
+        nothing else in the answer (one response shape, so clients decode one thing)."""
+        return any(isinstance(i, WipeInstruction) for i in self.instructions)
 
 
 class QuarantineRead(msgspec.Struct):

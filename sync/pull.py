@@ -30,7 +30,6 @@ from .protocol import (
     PurgeInstruction,
     UploadInstruction,
     WipeInstruction,
-    WipeResponse,
 )
 from .push import last_client_seq
 
@@ -47,7 +46,7 @@ def pull(
     *,
     holding_seq: int | None = None,
     revoked: bool = False,
-) -> PullResponse | WipeResponse:
+) -> PullResponse:
     """Answer one pull inside the caller's read transaction."""
     if revoked:
         return revoked_answer(db, p, cursor, holding_seq)
@@ -85,9 +84,11 @@ def revoked_answer(db: sqlite_utils.Database, p: Principal, cursor: int, holding
     until then, to upload. Without a declaration it is never told to wipe."""
     received = last_client_seq(db, p.device_id)
     if holding_seq is not None and holding_seq <= received:
-        return WipeResponse(instructions=[WipeInstruction()])
+        instruction: Instruction = WipeInstruction()
+    else:
+        instruction = UploadInstruction(last_client_seq=received)
     return PullResponse(changes=[], next_cursor=cursor, has_more=False, conflicts=[],
-                        instructions=[UploadInstruction(last_client_seq=received)], server_hlc=server_clock.now())
+                        instructions=[instruction], server_hlc=server_clock.now())
 
 
 def _change(keyring: Keyring, row: dict[str, Any]) -> Change:

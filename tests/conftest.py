@@ -33,7 +33,9 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env(data_dir=tmp_path / "data", demo=True)
+    # In-process API tests drive time-based work by hand: a background scheduler would
+    # write its lease mid-test and make "changes nothing" checks flaky.
+    return Settings.from_env(data_dir=tmp_path / "data", demo=True, scheduler_enabled=False)
 
 
 @pytest.fixture

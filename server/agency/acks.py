@@ -4,7 +4,7 @@ the admin's list with their age."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import sqlite_utils
@@ -21,16 +21,25 @@ from .feed import ITEM_TYPES, read_feed
 MAX_ACKS = 1000
 
 
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class Ack(msgspec.Struct, forbid_unknown_fields=True):
-    item_type: str
-    id: str
+    item_type: Short
+    id: Short
     version: int
-    external_id: str | None = None
+    external_id: Short | None = None
+
+
+# The request body. Litestar drops a top-level Annotated bound when it decodes ``data``,
+# so ``acknowledge`` checks the length itself; the annotation documents it in the schema.
+AckList = Annotated[list[Ack], msgspec.Meta(max_length=MAX_ACKS)]
 
 
 def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClient, acks: list[Ack]) -> dict[str, Any]:
     if len(acks) > MAX_ACKS:
-        raise InvalidInput(f"At most {MAX_ACKS} acknowledgements at once.", errors=[FieldError("body", "too many")])
+        raise InvalidInput(f"At most {MAX_ACKS} acknowledgements at once.",
+                           errors=[FieldError("body", f"at most {MAX_ACKS} items")])
     errors = []
     for n, a in enumerate(acks):
         if a.item_type not in ITEM_TYPES:

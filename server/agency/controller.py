@@ -90,7 +90,7 @@ class AgencyApiController(Controller):
         return Response(questionnaire_bundle(checklists, _base(request) + "/fhir"), media_type="application/fhir+json")
 
     @post("/acks", opt={"scope": "feed:read"}, status_code=200, sync_to_thread=True)
-    def create_acks(self, data: list[acks_service.Ack], store: Database, client: AgencyClient) -> dict[str, int]:
+    def create_acks(self, data: acks_service.AckList, store: Database, client: AgencyClient) -> dict[str, int]:
         """Confirm items filed: ``[{"item_type", "id", "version", "external_id"}]``."""
         with store.write() as db:
             return acks_service.acknowledge(db, store.keyring, client, data)

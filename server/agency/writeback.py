@@ -46,6 +46,10 @@ class ExternalIdIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     system: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
+# A record has a handful of identifiers in other systems, never hundreds.
+ExternalIds = Annotated[list[ExternalIdIn], msgspec.Meta(max_length=20)]
+
+
 class _Write(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__
@@ -61,7 +65,7 @@ class FamilyWrite(_Write):
     notes: Text | None | U = UNSET
     status: Literal["active", "closed"] | U = UNSET
     id: Uuid | U = UNSET
-    external_ids: list[ExternalIdIn] = []
+    external_ids: ExternalIds = []
 
 
 class PersonWrite(_Write):
@@ -78,7 +82,7 @@ class PersonWrite(_Write):
     lives_in_household: bool | U = UNSET
     protection_plan: bool | U = UNSET
     id: Uuid | U = UNSET
-    external_ids: list[ExternalIdIn] = []
+    external_ids: ExternalIds = []
 
 
 class RelationshipWrite(_Write):
@@ -87,7 +91,7 @@ class RelationshipWrite(_Write):
     relationship: Name | U = UNSET
     parental_responsibility: bool | U = UNSET
     id: Uuid | U = UNSET
-    external_ids: list[ExternalIdIn] = []
+    external_ids: ExternalIds = []
 
 
 class AllocationWrite(_Write):

@@ -52,26 +52,46 @@ def vapid_path(data_dir: Path) -> Path:
     return data_dir / "keys" / "vapid.json"
 
 
+def _write(path: Path, public: str, sealed_private: str, *, replace: bool) -> None:
+    body = json.dumps({"public_key": public, "private_key": sealed_private}, indent=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".vapid-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(body)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        # link() refuses to replace: if another process made its pair first, both use it.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+
+
+def reencrypt(data_dir: Path, keyring: Keyring) -> bool:
+    """Seal the private key under the keyring's active key (key rotation); True if rewritten.
+    The key pair itself is unchanged, so existing browser subscriptions stay valid."""
+    path = vapid_path(data_dir)
+    if not path.exists():
+        return False
+    data = json.loads(path.read_text())
+    if data["private_key"].startswith(f"e1.{keyring.active}."):
+        return False
+    raw = keyring.decrypt(data["private_key"], AAD)
+    _write(path, data["public_key"], keyring.encrypt(raw, AAD), replace=True)
+    return True
+
+
 def load_or_create(data_dir: Path, keyring: Keyring) -> VapidKeys:
     path = vapid_path(data_dir)
     if not path.exists():
         key = ec.generate_private_key(ec.SECP256R1())
-        public = VapidKeys(key).public_key_b64
-        body = json.dumps({"public_key": public, "private_key": keyring.encrypt(_raw_private(key), AAD)}, indent=2)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".vapid-{os.getpid()}-{os.urandom(4).hex()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            # link() refuses to replace: if another process made its pair first, both use it.
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
+        _write(path, VapidKeys(key).public_key_b64, keyring.encrypt(_raw_private(key), AAD), replace=False)
     data = json.loads(path.read_text())
     raw = keyring.decrypt(data["private_key"], AAD)
     key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())

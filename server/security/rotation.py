@@ -21,6 +21,7 @@ import sqlite_utils
 
 from .. import audit
 from ..clock import now_iso
+from ..push import vapid
 from ..storage.crypto import Keyring
 from ..storage.db import Database
 from ..storage.records import ENTITIES
@@ -161,6 +162,11 @@ def sweep(store: Database, *, batch_size: int = 500, stop_after_batches: int | N
         batches += 1
         if stop_after_batches is not None and batches >= stop_after_batches and spec_index < len(all_specs):
             raise RotationInterrupted(f"stopped after {batches} batches")
+    # Secrets kept in files beside the database (the VAPID private key); rewriting one is
+    # atomic and idempotent, so a rotation killed here simply does it again on resume.
+    if vapid.reencrypt(store.path.parent, ring):
+        report.per_column["keys/vapid.json"] = 1
+        report.reencrypted += 1
     with store.write() as db:
         db.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?", [now_iso(), marker["id"]])
         total = next(db.query("SELECT reencrypted FROM key_rotations WHERE id = ?", [marker["id"]]))["reencrypted"]

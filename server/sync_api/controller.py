@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from sync import pull as pull_mod
 from sync import push as push_mod
-from sync.protocol import PullResponse, PushResponse, QuarantineRead, WipeResponse
+from sync.protocol import PullResponse, PushResponse, QuarantineRead
 
 from .. import audit
 from ..access import Principal, require_role
@@ -55,7 +55,7 @@ class SyncController(Controller):
         holding_seq: int | None = Parameter(
             ge=0, default=None, description="Highest client_seq this device ever assigned (needed for a wipe)."
         ),
-    ) -> PullResponse | WipeResponse:
+    ) -> PullResponse:
         """Changes after the cursor for the families you may see, open conflicts, and
         purge / backfill / upload / wipe instructions."""
         revoked = bool(request.auth)
@@ -64,7 +64,7 @@ class SyncController(Controller):
                                    revoked=revoked)
         with _WRITE_LOCK, store.write() as db:
             push_mod.mark_synced(db, principal.device_id)
-            if isinstance(answer, WipeResponse):
+            if answer.wipes:
                 audit.record(db, "device-wipe-instructed", purpose="device revoked", entity="device",
                              entity_id=principal.device_id, **audit.by(principal))
             elif answer.changes:

@@ -232,3 +232,15 @@ def test_relationship_and_allocation_changes_reach_the_feed_as_new_versions(clie
     assert any("mother's partner" in c.get("text", "") for c in after["relationship"])
     team = next(x for x in resources if x["resourceType"] == "CareTeam")
     assert team["status"] == "inactive" and team["participant"][0]["member"]["reference"].startswith("Practitioner/")
+
+
+def test_more_acknowledgements_than_the_limit_are_refused_whole(client, store, world):
+    from server.agency.acks import MAX_ACKS
+
+    _, token = make_client(store, world.agencies["A"])
+    ids = visit(store, world)
+    one = {"item_type": "visit", "id": ids["visit"], "version": 1}
+    r = client.post("/api/agency/v1/acks", headers=bearer(token), json=[one] * (MAX_ACKS + 1))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"
+    with store.read() as db:
+        assert next(db.query("SELECT COUNT(*) AS n FROM feed_acks"))["n"] == 0

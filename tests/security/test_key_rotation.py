@@ -106,14 +106,33 @@ def test_retire_refuses_while_a_file_in_the_data_directory_needs_the_key(store, 
     assert "k1" in K.from_json(settings.keyring_path.read_text()).keys
 
 
-def test_other_areas_encrypted_columns_are_re_encrypted_when_their_tables_exist(store, settings):
-    with store.write() as db:
-        db.execute("CREATE TABLE push_subscriptions (id TEXT PRIMARY KEY, secret TEXT NOT NULL)")
-        db.execute("INSERT INTO push_subscriptions VALUES ('s1', ?)",
-                   [store.keyring.encrypt(b"endpoint doc", "push_subscriptions/s1/secret")])
+def test_push_subscriptions_and_the_vapid_key_are_re_encrypted(store, settings, client):
+    from server.push.vapid import load_or_create
+    from tests.factories import auth, build_world, login
+
+    build_world(store)
+    session = login(client, "prac_a1")
+    from tests.push.pushservice import b64u
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": b64u(point), "auth": b64u(os.urandom(16))}
+    r = client.post("/api/v1/push/subscription", headers=auth(session),
+                    json={"endpoint": "http://127.0.0.1:9/push/device-one", "keys": keys})
+    assert r.status_code in (200, 201), r.text
+    public_before = load_or_create(settings.data_dir, store.keyring).public_key_b64
+
     report = rotate(store, settings.keyring_path)
     assert report.per_column["push_subscriptions.secret"] == 1 and not report.remaining_old
+    assert report.per_column["keys/vapid.json"] == 1
     with store.read() as db:
-        value = db.execute("SELECT secret FROM push_subscriptions").fetchone()[0]
+        sid, value = db.execute("SELECT id, secret FROM push_subscriptions").fetchone()
     assert value.startswith("e1.k2.")
-    assert store.keyring.decrypt(value, "push_subscriptions/s1/secret") == b"endpoint doc"
+    assert b"device-one" in store.keyring.decrypt(value, f"push_subscriptions/{sid}/secret")
+    sealed = json.loads((settings.data_dir / "keys" / "vapid.json").read_text())["private_key"]
+    assert sealed.startswith("e1.k2.")
+    # Same key pair: browsers subscribed with the old public key keep receiving pushes.
+    assert load_or_create(settings.data_dir, store.keyring).public_key_b64 == public_before
+    retire(store, settings.keyring_path, "k1")

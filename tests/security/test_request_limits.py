@@ -44,7 +44,9 @@ def request_body_types(app):
         for handler in getattr(route, "route_handlers", []):
             params = handler.parsed_fn_signature.parameters
             if "data" in params:
-                yield handler, params["data"].annotation
+                # .raw keeps a top-level Annotated bound (which the handler then enforces
+                # itself: Litestar does not; see tests/agency for the over-long list).
+                yield handler, params["data"].raw
 
 
 def test_every_request_body_bounds_its_strings_and_lists(tmp_path):
