@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 
 from .. import audit
 from ..access import Principal, require_role
@@ -46,7 +46,7 @@ def _written(result: wb.WriteResult) -> Response:
                     headers={"ETag": f'"{result.version}"'})
 
 
-IfMatch = Annotated[str | None, Parameter(header="If-Match", required=False)]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 
 class AgencyApiController(Controller):
