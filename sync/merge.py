@@ -350,6 +350,8 @@ class Batch:
         for name, value in values.items():
             if value is None:
                 continue
+            if name == "subject_id" and value == values.get("visit_id"):
+                continue  # an answer about the visit as a whole names the visit as its subject
             if name in FAMILY_REFS:
                 if not isinstance(value, str) or self.db.conn.execute(
                     f"SELECT 1 FROM {FAMILY_REFS[name]} WHERE id = ? AND family_id = ?", [value, family_id]

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from server.agency import webhooks
 from server.clock import utcnow
-from tests.agency.helpers import make_client, visit
+from tests.agency.helpers import visit
 from tests.factories import auth, login
 
 

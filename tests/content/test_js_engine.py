@@ -11,7 +11,7 @@ import pytest
 
 from server.content.loader import load_golden, load_recording_cases
 from server.content.recording import check_recording
-from server.content.rules import evaluate, project, with_params
+from server.content.rules import evaluate, with_params
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 

@@ -67,7 +67,6 @@ def push_service():
 @pytest.fixture
 def server(tmp_path):
     s = LiveServer(tmp_path / "data", env={"HEARTHSIDE_SCHEDULER_INTERVAL_SECONDS": "2"}).start()
-    s.content_shim = None  # the merged server serves GET /api/v1/content itself
     yield s
     s.stop()
 
@@ -152,7 +151,7 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
         sup.get_by_test_id("decision").fill("Joint visit with the social worker within 48 hours")
         sup.get_by_test_id("rationale").fill("The partner answered for the mother and kept the baby with him")
         sup.get_by_test_id("save-decision").click()
-        sup.locator(f'[data-testid="flag-detail"][data-status="closed"]').wait_for(timeout=30_000)
+        sup.locator('[data-testid="flag-detail"][data-status="closed"]').wait_for(timeout=30_000)
         sup.evaluate("() => window.__hearthside.sync.now()")
         _until(sup, lambda: sup.evaluate("() => window.__hearthside.sync.status().pending === 0"), 60,
                "the decision to be sent")

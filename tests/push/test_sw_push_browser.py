@@ -4,44 +4,18 @@ shows a generic notification, and opening it lands on the flag's route."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, LiveServer
+from tests.conftest import LiveServer
 
 FLAG_ID = "0192f0a8-1c2d-7e3f-8a9b-0c1d2e3f4a5b"
-
-# Until the PWA platform's sw.js is merged, a minimal worker that does only what sw.js does
-# for push: import /js/sw-push.js. After the merge the real app's files are used.
-HARNESS_SW = """importScripts('/js/sw-push.js');
-self.addEventListener('install', () => self.skipWaiting());
-self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
-"""
-HARNESS_HTML = """<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Hearthside</title>
-<script src="/register.js"></script></head><body><main id="app"></main></body></html>"""
-HARNESS_JS = "navigator.serviceWorker.register('/sw.js');"
-
-
-def _pwa_dir(tmp_path: Path) -> Path:
-    real = REPO / "pwa"
-    if (real / "sw.js").exists() and "sw-push.js" in (real / "sw.js").read_text():
-        return real
-    pwa = tmp_path / "pwa"
-    (pwa / "js").mkdir(parents=True)
-    shutil.copy(real / "js" / "sw-push.js", pwa / "js" / "sw-push.js")
-    (pwa / "sw.js").write_text(HARNESS_SW)
-    (pwa / "index.html").write_text(HARNESS_HTML)
-    (pwa / "register.js").write_text(HARNESS_JS)
-    return pwa
 
 
 @pytest.fixture
 def server(tmp_path):
-    s = LiveServer(tmp_path / "data", env={"HEARTHSIDE_PWA_DIR": str(_pwa_dir(tmp_path)),
-                                           "HEARTHSIDE_SCHEDULER_ENABLED": "false"}).start()
+    s = LiveServer(tmp_path / "data", env={"HEARTHSIDE_SCHEDULER_ENABLED": "false"}).start()
     yield s
     s.stop()
 

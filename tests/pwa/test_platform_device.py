@@ -6,10 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from platform_helpers import (
-    CHROMIUM, CHROMIUM_ARGS, PIN, SCAN_JS, choose_pin, enrol, open_app, session_state, sign_in, unlock, wait_state, wait_sw_controls,
-    wait_synced, wait_until,
-)
+from platform_helpers import CHROMIUM, CHROMIUM_ARGS, PIN, SCAN_JS, choose_pin, sign_in, unlock, wait_state, wait_until
 
 pytestmark = pytest.mark.browser
 

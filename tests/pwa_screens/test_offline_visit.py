@@ -2,7 +2,7 @@
 opens the app, the PIN unlocks it, and a whole visit is recorded (presence, safer sleep,
 ICON for two carers, child seen alone, father / male carer, observations, check your
 answers showing its follow-ups and flags, sign). The signed visit survives a browser
-restart and is read-only afterwards."""
+restart and is read-only afterwards; back online, all of it reaches the server, none refused."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from server.demo import _sid
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.pwa_screens.conftest import enrol, go, unlock
+from tests.pwa_screens.conftest import enrol, go, server_rows, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
 
@@ -177,5 +177,20 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
         assert page.get_by_test_id("checklist-form").count() == 0
         assert page.get_by_test_id("visit-signed").is_visible()
         assert page.evaluate("() => window.__hearthside.sync.status().pending") == pending
+
+        # -- back online: everything reaches the server once, in order, none of it refused ----
+        answers = page.evaluate(f"""async () => (await window.__hearthside.model.list('checklist_response'))
+            .filter((r) => r.visit_id === '{VISIT}').length""")
+        ctx2.set_offline(False)
+        assert wait_outbox_settled(page) == []
     finally:
         ctx2.close()
+    assert server_rows(screens_server, "SELECT status FROM visits WHERE id = ?", [VISIT]) == [("completed",)]
+    assert server_rows(screens_server, "SELECT count(*) FROM checklist_responses WHERE visit_id = ?",
+                       [VISIT]) == [(answers,)]
+    assert server_rows(screens_server, "SELECT kind FROM observations WHERE visit_id = ? ORDER BY kind",
+                       [VISIT]) == [("fact",), ("parent-view",)]
+    # The server's own rules ran on the signed visit and raised what the phone showed.
+    raised = dict(server_rows(screens_server, "SELECT rule_id, severity FROM flags WHERE visit_id = ?", [VISIT]))
+    assert raised.get("prevented-from-seeing-child-alone") == "urgent"
+    assert raised.get("bed-sharing-with-risk-factor") == "high"

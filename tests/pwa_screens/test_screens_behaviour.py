@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from server.demo import _sid
-from tests.pwa_screens.conftest import PIN, enrol, go, unlock
+from tests.pwa_screens.conftest import PIN, enrol, go, server_rows, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
 
@@ -91,16 +91,20 @@ def test_no_access_visit_shows_repeated_no_access_before_signing_then_takes_adde
     page.get_by_test_id("signed-panel").wait_for()
     assert page.get_by_role("heading", name="No-access visit").is_visible()
     assert page.locator("#app input[type=radio]").count() == 0
+    # The answers about the visit as a whole and the signature reach the server; none refused.
+    assert wait_outbox_settled(page) == []
+    assert server_rows(screens_server, "SELECT status FROM visits WHERE id = ?", [visit]) == [("completed",)]
+    answered = server_rows(screens_server, "SELECT item_id, subject_id FROM checklist_responses WHERE visit_id = ?"
+                           " ORDER BY item_id", [visit])
+    assert answered == [("card-left", visit), ("what-happened", visit)]
 
     page.get_by_test_id("addendum-add").click()
     assert page.get_by_test_id("error-summary").is_visible()
     page.get_by_test_id("addendum-text").fill("Neighbour said the family are staying with relatives this week.")
     page.get_by_test_id("addendum-add").click()
     page.get_by_test_id("addendum").filter(has_text="staying with relatives").wait_for()
-    ops = page.evaluate("() => window.__hearthside.sync.outbox()")
-    assert any(o["entity"] == "addendum" and o["type"] == "create" for o in ops)
-    assert any(o["entity"] == "visit" and o["field"] == "status" for o in ops) or any(
-        o["entity"] == "visit" and o["type"] == "create" for o in ops)
+    assert wait_outbox_settled(page) == []
+    assert server_rows(screens_server, "SELECT count(*) FROM addenda WHERE visit_id = ?", [visit]) == [(1,)]
 
 
 def test_a_conflict_shows_every_value_with_who_and_when_and_is_resolved_by_combining(screens_server, browser_context):
@@ -192,6 +196,7 @@ def test_graded_answers_child_words_and_recording_prompts_show_before_signing(sc
     assert "regularly hungry, underweight" in food.inner_text()
     food.locator('input[data-value="4"]').check()
     page.get_by_test_id("checklist-done").click()
+    page.get_by_test_id("checklist-tasks").wait_for()  # "done" saves, then returns to the visit
 
     words = "I had cereal. Mummy was asleep."
     go(page, f"#/visit/{visit}/checklist/child-seen-alone/{child}")
@@ -199,6 +204,7 @@ def test_graded_answers_child_words_and_recording_prompts_show_before_signing(sc
     page.locator('[data-item="spoken-to-alone"] input[data-value="yes"]').first.check()
     page.locator('[data-item="child-words"] textarea').fill(words)
     page.get_by_test_id("checklist-done").click()
+    page.get_by_test_id("checklist-tasks").wait_for()  # "done" saves, then returns to the visit
 
     go(page, f"#/visit/{visit}/observations")
     page.get_by_test_id("obs-kind").locator('input[data-value="fact"]').check()

@@ -27,7 +27,7 @@ def _everything(store) -> dict[str, list[dict]]:
 
 def test_an_interrupted_rotation_resumes_and_then_the_old_key_can_be_retired(store, settings):
     demo.seed_demo(store)
-    from tests.factories import login  # noqa: F401  (a device with an escrow key comes from a sign-in)
+
     before = _everything(store)
     path = settings.keyring_path
 

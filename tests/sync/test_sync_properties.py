@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from server.access import Principal
 from server.clock import now_iso

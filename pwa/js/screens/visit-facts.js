@@ -122,11 +122,13 @@ export function visitTasks(content, subjects, { noAccess = false } = {}) {
 
 export const answered = (v) => v !== null && v !== undefined && v !== "" && !(Array.isArray(v) && v.length === 0);
 
+// A visit-level answer's subject is its own visit ("visit" in older records on a phone).
+const subjectKey = (r) => (!r.subject_id || r.subject_id === "visit" || r.subject_id === r.visit_id ? "visit" : r.subject_id);
+
 // responses: checklist_response records of one visit -> Map "checklist|subject|item" -> record
 export function responseIndex(responses) {
   const idx = new Map();
-  // Visit-level answers are stored with no subject (the server accepts only a person there).
-  for (const r of responses) idx.set(`${r.checklist_id}|${r.subject_id || "visit"}|${r.item_id}`, r);
+  for (const r of responses) idx.set(`${r.checklist_id}|${subjectKey(r)}|${r.item_id}`, r);
   return idx;
 }
 
@@ -202,7 +204,7 @@ function answersOf(responses) {
     .filter((r) => answered(r.answer))
     .map((r) => ({
       checklist: r.checklist_id,
-      subject: !r.subject_id || r.subject_id === "visit" ? null : r.subject_id,
+      subject: subjectKey(r) === "visit" ? null : r.subject_id,
       item: r.item_id,
       value: r.answer,
       evidence: r.seen_or_told || null,

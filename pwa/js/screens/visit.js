@@ -220,9 +220,10 @@ function saver(ctx, task, item, onSaved) {
   return (patch) => enqueue(key, async () => {
     let rec = ctx.idx.get(key);
     if (!rec) {
-      // A visit-level answer has no person as subject: null in the record, "" in its id.
-      const subjectId = task.subject ? task.subjectId : null;
-      const id = await responseId(ctx.visit.id, task.checklist.id, subjectId || "", item.id);
+      // A visit-level answer names the visit itself as its subject (the server accepts a
+      // person of the family or the response's own visit there).
+      const subjectId = task.subject ? task.subjectId : ctx.visit.id;
+      const id = await responseId(ctx.visit.id, task.checklist.id, task.subjectId, item.id);
       const existing = await get("checklist_response", id);
       if (existing && !existing.deleted && !existing._deleted) {
         await setFields("checklist_response", id, patch);
