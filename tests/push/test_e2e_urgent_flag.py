@@ -97,9 +97,9 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
         prac.evaluate("""async ([visit, family, baby, present]) => {
             const { model } = window.__hearthside;
             const now = new Date().toISOString();
-            // No 'in-progress' status here: the model folds a later set of a field into an
-            // unsent earlier one, which would send the signature before the answers (reported).
-            await model.update('visit', visit, { started_at: now, present });
+            // 'in-progress' then 'completed' on one field, answers in between, all unsent: the
+            // signature must still reach the server after the answers, never before them.
+            await model.update('visit', visit, { status: 'in-progress', started_at: now, present });
             const answers = [['child-seen', 'yes'], ['seen-alone', 'no'], ['spoken-to-alone', 'no'],
                              ['not-alone-reason', 'prevented']];
             for (const [item, answer] of answers) {

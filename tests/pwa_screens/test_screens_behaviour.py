@@ -6,6 +6,7 @@ is exactly as it was after a lock."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from server.demo import _sid
@@ -110,40 +111,66 @@ def test_no_access_visit_shows_repeated_no_access_before_signing_then_takes_adde
 def test_a_conflict_shows_every_value_with_who_and_when_and_is_resolved_by_combining(screens_server, browser_context):
     page = first_page(browser_context)
     enrol(page, screens_server)
-    family = _sid("family", "ashworth")
-    # A conflict as the pull delivers it (sync contract v1), stored encrypted like the rest.
-    page.evaluate(
-        """([family]) => window.__hearthside.vault.put('conflicts', 'c0000000-0000-7000-8000-000000000001', {
-            id: 'c0000000-0000-7000-8000-000000000001', family_id: family, entity: 'family', entity_id: family,
-            field: 'notes', status: 'open', provisional: 'Father works away Monday to Friday.',
-            candidates: [
-              {value: 'Father works away.', user_id: 'u-other', device_id: 'd-other', hlc: '000001700000000-00000-d-other', at: '2026-11-20T09:00:00Z'},
-              {value: 'Father works away Monday to Friday.', user_id: 'u-agency', device_id: 'd-2', hlc: '000001700000100-00000-d-2', at: '2026-11-20T10:00:00Z'}
-            ]}, {fid: family})""",
-        [family],
-    )
+    family, dad = _sid("family", "ashworth"), _sid("person", "ashworth", "dad")
+    # Two other phones of the same practitioner change one field from the same version: the
+    # server keeps both values as a real conflict, and this phone hears of it on its next pull.
+    with httpx.Client(base_url=screens_server.url, timeout=30) as http:
+        a, b = (_OtherPhone(http, "practitioner1") for _ in range(2))
+        for phone, value in ((a, "Polish"), (b, "Polish; English at work")):
+            phone.model.set("person", dad, family, "language", value)
+        assert a.push()["results"][0]["status"] == "applied"
+        assert b.push()["results"][0]["status"] == "conflict"
+    wait_outbox_settled(page)
     go(page, "#/today")
     page.get_by_test_id("conflicts-link").click()
     page.get_by_role("heading", name="Conflicts").wait_for()
     card = page.get_by_test_id("conflict")
     assert card.count() == 1
     text = card.inner_text()
-    assert "Family details: notes" in text
-    assert "Ashworth family" in text
-    assert "Father works away." in text and "Father works away Monday to Friday." in text
-    assert "newest" in text and "20 Nov 2026" in text
+    assert "Person details: language" in text and "Tomasz Rudd" in text
+    assert "Polish" in text and "Polish; English at work" in text
+    assert text.count("You, on another device") == 2 and "newest" in text  # who wrote each value, when
 
     card.get_by_test_id("conflict-resolve").click()
     assert page.get_by_test_id("error-summary").is_visible()
     card.get_by_test_id("conflict-choice").locator('input[data-value="combine"]').check()
-    card.get_by_test_id("conflict-combined").fill("Father works away Monday to Friday; home at weekends.")
+    card.get_by_test_id("conflict-combined").fill("Polish at home; English at work")
     card.get_by_test_id("conflict-resolve").click()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=conflict]').length === 0")
-    ops = page.evaluate("() => window.__hearthside.sync.outbox()")
-    resolve = [o for o in ops if o["type"] == "resolve"]
-    assert len(resolve) == 1 and resolve[0]["entity_id"] == "c0000000-0000-7000-8000-000000000001"
-    notes = page.evaluate(f"async () => (await window.__hearthside.model.get('family', '{family}')).notes")
-    assert notes == "Father works away Monday to Friday; home at weekends."
+    language = page.evaluate(f"async () => (await window.__hearthside.model.get('person', '{dad}')).language")
+    assert language == "Polish at home; English at work"
+    assert wait_outbox_settled(page) == []
+    assert server_rows(screens_server, "SELECT status FROM conflicts WHERE entity_id = ?", [dad]) == [("resolved",)]
+
+
+class _OtherPhone:
+    """Another signed-in device of the same person, speaking the sync protocol over HTTP."""
+
+    def __init__(self, http, username: str) -> None:
+        from tests.sync.device import DeviceModel
+
+        r = http.post("/api/v1/auth/login", json={"username": username, "password": "demo-password"})
+        assert r.status_code == 200, r.text
+        self.http, self.session = http, r.json()
+        self.headers = {"Authorization": f"Bearer {self.session['access_token']}"}
+        self.model = DeviceModel(self.session["device"]["id"])
+        while True:
+            page = self._ok(self.http.get("/api/v1/sync/pull", params={"cursor": self.model.cursor, "limit": 500},
+                                          headers=self.headers))
+            self.model.take_pull_response(page)
+            if not page["has_more"]:
+                break
+
+    def push(self) -> dict:
+        ops = list(self.model.outbox)
+        body = self._ok(self.http.post("/api/v1/sync/push", json={"ops": ops}, headers=self.headers))
+        self.model.take_push_response(body, ops)
+        return body
+
+    @staticmethod
+    def _ok(r) -> dict:
+        assert r.status_code == 200, r.text
+        return r.json()
 
 
 def test_a_half_filled_checklist_is_exactly_as_it_was_after_a_lock(screens_server, browser_context):
