@@ -59,6 +59,8 @@ FAMILY_REFS = {
 USER_REFS = {"practitioner_id", "assignee_id"}
 # Signing details a visit's completer may fill in after ``status`` became completed.
 SIGNATURE_FIELDS = {"completed_at", "signed_by"}
+# A flag's management decision: for supervisors (and admins, integrations) to record.
+FLAG_DECISION_FIELDS = {"decision", "rationale", "decided_by", "decided_at", "acknowledged_by", "acknowledged_at"}
 
 
 class Rejected(Exception):
@@ -399,6 +401,18 @@ class Batch:
         if entity.name == "checklist_response" and self._visit_signed(current.get("visit_id")):
             raise Rejected("the visit is signed: add an addendum instead")
 
+    def _check_flag_decision(self, entity: Entity, record: dict[str, Any], name: str, value: Any) -> None:
+        """The rules of ``server.flags.service`` for edits arriving by sync: only managers
+        decide, and a flag is closed only with a decision already recorded (the PWA sends
+        the decision's fields before the status)."""
+        if entity.name != "flag":
+            return
+        deciding = name in FLAG_DECISION_FIELDS or (name == "status" and value in ("acknowledged", "closed"))
+        if deciding and self.writer.role not in MANAGER_ROLES:
+            raise Rejected("only a supervisor records a decision on a flag")
+        if name == "status" and value == "closed" and not record.get("decision"):
+            raise Rejected("a flag is closed only with a recorded decision")
+
     # -- ops ------------------------------------------------------------------------------
 
     def _dispatch(self, op: Op) -> _Outcome:
@@ -435,6 +449,8 @@ class Batch:
             self._check_refs(values, op.family_id)
             if entity.name == "checklist_response" and self._visit_signed(values.get("visit_id")):
                 raise Rejected("the visit is signed: add an addendum instead")
+            for name, value in values.items():
+                self._check_flag_decision(entity, values, name, value)
         row = {"id": op.entity_id, "agency_id": self.writer.agency_id, "family_id": op.family_id, **values}
         records.insert(self.db, self.keyring, entity.name, row, self._actor(op))
         self._pending.append(AppliedChange(entity.name, op.entity_id, op.family_id, "insert", values, 1,
@@ -492,6 +508,7 @@ class Batch:
         self._check_value(entity, op.field, op.value)
         current = self._load(entity, op.entity_id, op.family_id)
         self._check_not_signed(entity, current, op.field)
+        self._check_flag_decision(entity, current, op.field, op.value)
         self._check_refs({op.field: op.value}, op.family_id)
         return self._merge_field(op, entity, current, op.field, op.value, op.base_version)
 

@@ -45,7 +45,9 @@ def enrol(page, server, username: str = "practitioner1", pin: str = PIN) -> None
 
 def wait_families(page) -> None:
     page.wait_for_function(
-        "async () => window.__hearthside && (await window.__hearthside.model.list('family')).length > 0",
+        # A whole first sync (every page of the caseload), not just its first families.
+        "async () => window.__hearthside && !!window.__hearthside.sync.status().last_success_at"
+        " && (await window.__hearthside.model.list('family')).length > 0",
         timeout=60_000, polling=250,
     )
 

@@ -66,7 +66,11 @@ def test_follow_ups_overdue_first_and_completing_needs_a_note(screens_server, br
     assert "Overdue by 2 days" in cards.nth(0).inner_text()
     assert cards.nth(1).get_attribute("data-overdue") == "false"
 
+    reminders = page.get_by_test_id("push-settings").get_by_test_id("push-enable")
+    assert reminders.inner_text() == "Turn on notifications for follow-up reminders"
+
     first = cards.nth(0)
+    done_id = first.get_attribute("data-followup-id")
     first.locator("summary").click()
     first.get_by_test_id("followup-complete").click()
     assert "Enter a note" in page.get_by_test_id("error-summary").inner_text()
@@ -74,8 +78,8 @@ def test_follow_ups_overdue_first_and_completing_needs_a_note(screens_server, br
     first.get_by_test_id("followup-complete").click()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=followup]').length === 2")
     assert "Phoned; visit agreed" in page.get_by_test_id("followup-done").first.inner_text()
-    ops = page.evaluate("() => window.__hearthside.sync.outbox()")
-    assert {(o["entity"], o["field"]) for o in ops} >= {("follow_up", "status"), ("follow_up", "note")}
+    assert wait_outbox_settled(page) == []
+    assert server_rows(screens_server, "SELECT status FROM follow_ups WHERE id = ?", [done_id]) == [("done",)]
 
 
 def test_no_access_visit_shows_repeated_no_access_before_signing_then_takes_addenda(screens_server, browser_context):

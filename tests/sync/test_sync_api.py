@@ -389,3 +389,27 @@ def test_bad_pull_parameters_get_a_clear_problem(client, world):
         assert r.status_code == 400, params
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["errors"][0]["field"].endswith("." + next(iter(params)))
+
+
+def test_a_flag_is_closed_by_sync_only_by_a_supervisor_and_only_with_a_decision(client, store, world):
+    fam, flag = world.families["own"], new_id()
+    with store.write() as db:
+        records.insert(db, store.keyring, "flag", {
+            "id": flag, "agency_id": world.agencies["A"], "family_id": fam, "severity": "urgent",
+            "reason": "Child not seen alone", "status": "open"})
+    practitioner, supervisor = Phone(client, "prac_a1"), Phone(client, "sup_a1")
+    practitioner.pull_all()
+    supervisor.pull_all()
+    practitioner.model.set("flag", flag, fam, "decision", "No further action")
+    practitioner.model.set("flag", flag, fam, "status", "closed")
+    assert [r["status"] for r in practitioner.push()["results"]] == ["rejected", "rejected"]
+
+    supervisor.model.set("flag", flag, fam, "status", "closed")  # no decision recorded yet
+    (refused,) = supervisor.push()["results"]
+    assert refused["status"] == "rejected" and "decision" in refused["reason"]
+    supervisor.model.set("flag", flag, fam, "decision", "Joint visit within 48 hours")
+    supervisor.model.set("flag", flag, fam, "status", "closed")
+    assert [r["status"] for r in supervisor.push()["results"]] == ["applied", "applied"]
+    with store.read() as db:
+        saved = records.get(db, store.keyring, "flag", flag)
+    assert saved["status"] == "closed" and saved["decision"] == "Joint visit within 48 hours"

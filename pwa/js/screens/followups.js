@@ -2,6 +2,7 @@
 import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId } from "./common.js";
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
+import { showPushSettings } from "./push-settings.js";
 
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
 
@@ -17,7 +18,8 @@ export async function render(root) {
   const upcoming = open.filter((f) => dueKey(f) >= today);
   const done = mine.filter((f) => !isOpen(f)).slice(-10).reverse();
 
-  fill(root, 
+  const notify = h("div", { "data-testid": "push-settings" });
+  fill(root,
     ...screenTitle("My follow-ups"),
     h("p", { class: "hs-body", "data-testid": "followup-counts" },
       `${open.length} open`, overdue.length ? ", " : "", overdue.length ? tag(`${overdue.length} overdue`, "red") : null),
@@ -31,7 +33,9 @@ export async function render(root) {
       h("p", { class: "hs-body" }, f.text || ""),
       h("p", { class: "hs-hint" }, `${famName.get(f.family_id) || "Family"} · ${f.status === "cancelled" ? "Cancelled" : "Done"}${f.completed_at ? " " + fmtDay(f.completed_at) : ""}`),
       f.note ? h("p", { class: "hs-body" }, `Note: ${f.note}`) : null))) : null,
+    notify,
   );
+  showPushSettings(notify, "follow-up reminders");
 }
 
 function item(f, famName, today) {

@@ -22,7 +22,7 @@ import { rerender } from "../router.js";
 import * as api from "../api.js";
 import * as sync from "../sync.js";
 import * as ui from "../ui.js";
-import * as push from "../push-client.js";
+import { showPushSettings } from "./push-settings.js";
 
 const SEVERITY = { urgent: ["Urgent", "red", 0], high: ["High", "orange", 1], routine: ["Routine", "grey", 2] };
 const CACHE_ID = "supervisor-overview";
@@ -110,7 +110,7 @@ async function renderOverview(root) {
   const counts = Object.keys(SEVERITY).map((s) => [s, open.filter((x) => x.f.severity === s).length]);
 
   const notify = h("div", { "data-testid": "push-settings" });
-  showPushSettings(notify);
+  showPushSettings(notify, "urgent flags");
 
   put(root, 
     ...screenTitle("Team overview"),
@@ -151,22 +151,6 @@ async function renderOverview(root) {
     notify,
   );
   return follow(["flag", "follow_up", "family", "visit"]);
-}
-
-async function showPushSettings(slot) {
-  if (!push.supported()) {
-    slot.replaceChildren(h("p", { class: "hs-hint" }, "This browser cannot show notifications: open Hearthside to see new flags."));
-    return;
-  }
-  const st = await push.state().catch(() => ({ subscribed: false, permission: push.permission() }));
-  const msg = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
-  const act = st.subscribed
-    ? button("Turn off notifications on this phone", async () => { const r = await push.disable(); msg.textContent = r.message; showPushSettings(slot); },
-      { secondary: true, "data-testid": "push-disable" })
-    : button("Turn on notifications for urgent flags", async () => { const r = await push.enable(); msg.textContent = r.message; if (r.ok) showPushSettings(slot); },
-      { secondary: true, "data-testid": "push-enable" });
-  slot.replaceChildren(h("h2", { class: "hs-h2" }, "Notifications"),
-    h("p", { class: "hs-hint" }, "Notifications never say who a flag is about; you see that here after unlocking."), act, msg);
 }
 
 // -- one flag ---------------------------------------------------------------------------------
