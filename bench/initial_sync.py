@@ -48,17 +48,8 @@ ROOT = BENCH.parent
 # benchmarked from this script).
 sys.path.append(str(ROOT))
 
-CHROMIUM = os.environ.get("HEARTHSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
-# As tests/conftest.py CHROMIUM_ARGS.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.conftest import CHROMIUM, launch_phone  # noqa: E402
+
 PASSWORD = "demo-password"
 PIN = "246813"
 POUCH_JS = BENCH / "node_modules" / "pouchdb" / "dist" / "pouchdb.min.js"
@@ -436,12 +427,9 @@ def self_times(profile: dict[str, Any]) -> list[tuple[str, float]]:
 def run_once(pw, work: Path, run: int, hs_url: str, pouch_url: str, expected: int, needle: str,
              batch_size: int, throttle: float, order: list[str], profile_js: bool = False) -> dict[str, Any]:
     profile = work / f"profile-{run}"
-    context = pw.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        # The comparison is of sync, not of the app shell: no service worker in the way of
-        # either side's requests.
-        service_workers="block",
-    )
+    # The comparison is of sync, not of the app shell: no service worker in the way of
+    # either side's requests.
+    context = launch_phone(pw, profile, viewport={"width": 1280, "height": 720}, service_workers="block")
     out: dict[str, Any] = {}
     try:
         for side in order:

@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "pwa"))
 
-from platform_helpers import CHROMIUM, CHROMIUM_ARGS, PIN, enrol, wait_state, wait_synced, wait_until  # noqa: E402
+from platform_helpers import PIN, enrol, wait_state, wait_synced, wait_until  # noqa: E402
 from shell_manifest import PWA, shell_files  # noqa: E402
-from tests.conftest import LiveServer  # noqa: E402
+from tests.conftest import LiveServer, launch_phone  # noqa: E402
 
 BUDGET = 150 * 1024
 THROTTLE = 4
@@ -59,13 +59,6 @@ def make_caseload(server: LiveServer, total: int) -> int:
     return len(httpx.get(f"{server.url}/api/v1/families/", headers={"Authorization": f"Bearer {prac['access_token']}"}).json())
 
 
-def launch(pw, profile: Path, offline: bool = False):
-    return pw.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740}, offline=offline,
-    )
-
-
 def marks(page) -> dict[str, float]:
     return page.evaluate("() => Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime]))")
 
@@ -84,7 +77,7 @@ def main() -> None:
         n = make_caseload(server, args.families)
         with sync_playwright() as pw:
             profile = tmp / "profile"
-            ctx = launch(pw, profile)
+            ctx = launch_phone(pw, profile)
             requested: list[str] = []
             page = ctx.new_page()
             page.on("request", lambda r: requested.append(r.url))  # the page's own, not the worker's
@@ -108,7 +101,7 @@ def main() -> None:
 
             cold, unlock_total, unlock_kdf, doc_served, dcl = [], [], [], [], []
             for _ in range(args.runs):
-                ctx = launch(pw, profile, offline=True)
+                ctx = launch_phone(pw, profile, offline=True)
                 page = ctx.pages[0] if ctx.pages else ctx.new_page()
                 page.set_default_timeout(120_000)
                 cdp = ctx.new_cdp_session(page)

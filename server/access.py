@@ -61,6 +61,18 @@ def require_family(db: sqlite_utils.Database, p: Principal, family_id: str) -> N
         raise NotFound("No such family.")
 
 
+def load_in_reach(db: sqlite_utils.Database, keyring: Any, p: Principal, entity: str, record_id: str,
+                  label: str) -> dict[str, Any]:
+    """One record of a family the principal may see, decrypted; 404 otherwise."""
+    from .storage import records  # storage is below access; imported here to keep that clear
+
+    row = records.get(db, keyring, entity, record_id)
+    if row is None:
+        raise NotFound(f"No such {label}.")
+    require_family(db, p, row["family_id"])
+    return row
+
+
 def require_role(p: Principal, *roles: str) -> None:
     if p.role not in roles:
         raise Forbidden(f"This needs the {' or '.join(roles)} role.")

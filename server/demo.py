@@ -247,6 +247,6 @@ def _seed_follow_ups(db: sqlite_utils.Database, keyring: Keyring, agency_id: str
             "due_at": f"{(today + timedelta(days=days)).isoformat()}T09:00:00Z", "text": text, "status": "open"})
     records.insert(db, keyring, "flag", {
         "id": _sid("flag", "delaney"), "agency_id": agency_id, "family_id": _sid("family", "delaney"),
-        "rule_id": "no-access.repeated", "severity": "high", "status": "open",
+        "rule_id": "repeated-no-access", "severity": "high", "status": "open",
         "reason": "Two no-access visits within 28 days.", "answers": {"no_access_visits_28_days": 2},
         "raised_by": users["practitioner1"]})

@@ -127,15 +127,33 @@ def playwright_instance():
         yield pw
 
 
-@pytest.fixture
-def browser_context(playwright_instance, tmp_path: Path):
-    """A persistent (installable-capable) Chromium profile, like a phone's browser."""
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740},
+def launch_phone(playwright, profile: Path, **options):
+    """A persistent (installable-capable) Chromium profile sized like a phone's browser;
+    launching the same folder again is the browser reopened with everything it kept."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        **{"viewport": {"width": 360, "height": 740}, **options},
     )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
+@pytest.fixture
+def browser_context(request, playwright_instance, tmp_path: Path):
+    context = launch_phone(playwright_instance, tmp_path / "profile")
     yield context
+    if getattr(request.node, "call_failed", False):
+        # What each page showed when the test failed: a timeout alone does not say.
+        for page in context.pages:
+            try:
+                shown = page.evaluate("() => (document.getElementById('app') || document.body).innerText.slice(0, 1500)")
+                print(f"--- {page.url}\n{shown}")
+            except Exception as exc:  # the page may be gone with the failure
+                print(f"--- {page.url}: {exc}")
     context.close()

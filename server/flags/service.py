@@ -10,9 +10,9 @@ from typing import Any
 import sqlite_utils
 
 from .. import audit
-from ..access import Principal, family_condition, require_family, require_role, user_condition
+from ..access import Principal, family_condition, load_in_reach, require_role, user_condition
 from ..clock import iso, now_iso, parse_iso, utcnow
-from ..errors import Conflict, FieldError, NotFound
+from ..errors import Conflict, FieldError
 from ..followups import dates
 from ..followups.service import actor_of, check_assignee, create_follow_up, to_read as follow_up_read
 from ..followups.schemas import FollowUpCreate
@@ -54,11 +54,7 @@ def list_flags(db: sqlite_utils.Database, keyring: Keyring, p: Principal, status
 
 
 def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> dict[str, Any]:
-    row = records.get(db, keyring, "flag", flag_id)
-    if row is None:
-        raise NotFound("No such flag.")
-    require_family(db, p, row["family_id"])
-    return row
+    return load_in_reach(db, keyring, p, "flag", flag_id, "flag")
 
 
 def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag: dict[str, Any]) -> FlagRecord:

@@ -9,9 +9,9 @@ from typing import Any
 import sqlite_utils
 
 from .. import audit
-from ..access import Principal, family_condition, require_family, require_role
+from ..access import Principal, family_condition, load_in_reach, require_family, require_role
 from ..clock import iso, now_iso, utcnow
-from ..errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, FieldError, Forbidden, InvalidInput
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
@@ -56,11 +56,7 @@ def check_assignee(db: sqlite_utils.Database, p: Principal, family_id: str, assi
 
 
 def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str) -> dict[str, Any]:
-    row = records.get(db, keyring, "follow_up", follow_up_id)
-    if row is None:
-        raise NotFound("No such follow-up.")
-    require_family(db, p, row["family_id"])
-    return row
+    return load_in_reach(db, keyring, p, "follow_up", follow_up_id, "follow-up")
 
 
 def list_follow_ups(

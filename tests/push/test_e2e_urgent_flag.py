@@ -15,7 +15,7 @@ import pytest
 
 from server.demo import _sid
 from server.followups.from_visit import flag_id
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.conftest import LiveServer, launch_phone
 from tests.pwa_screens.conftest import PIN, enrol, go, unlock
 
 from .pushservice import PushService
@@ -42,9 +42,7 @@ STUB = """(() => {
 
 
 def _context(playwright_instance, tmp_path, name):
-    return playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / f"profile-{name}"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740})
+    return launch_phone(playwright_instance, tmp_path / f"profile-{name}")
 
 
 def _until(page, fn, timeout=60.0, what="condition"):

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import time
 
-import os
-
-# The same browser and flags as the foundation's browser_context fixture (for restarts).
-CHROMIUM = os.environ.get("HEARTHSIDE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 PIN = "246813"
 PASSWORD = "demo-password"
 WAIT = 60_000  # generous: two cores shared by several engineers

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from platform_helpers import CHROMIUM, CHROMIUM_ARGS, PIN, SCAN_JS, choose_pin, sign_in, unlock, wait_state, wait_until
+from tests.conftest import launch_phone
+from platform_helpers import PIN, SCAN_JS, choose_pin, sign_in, unlock, wait_state, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -207,10 +208,7 @@ def test_outbox_survives_a_browser_restart(playwright_instance, browser_context,
     assert [e["status"] for e in before] == ["waiting", "waiting"]
     url = page.url
     browser_context.close()
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740}, offline=True,
-    )
+    context = launch_phone(playwright_instance, tmp_path / "profile", offline=True)
     try:
         page = context.pages[0] if context.pages else context.new_page()
         page.goto(url)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.conftest import launch_phone
 from platform_helpers import (
-    CHROMIUM, CHROMIUM_ARGS, enrol, open_app, unlock, wait_sw_controls, wait_synced, wait_until,
+    enrol, open_app, unlock, wait_sw_controls, wait_synced, wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -65,10 +66,7 @@ def test_offline_work_survives_a_restart_and_is_pushed_exactly_once_after_reconn
     )
     url = page.url
     browser_context.close()
-    context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740}, offline=True,
-    )
+    context = launch_phone(playwright_instance, tmp_path / "profile", offline=True)
     try:
         page = context.pages[0] if context.pages else context.new_page()
         page.set_default_timeout(60_000)

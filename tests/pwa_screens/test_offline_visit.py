@@ -2,14 +2,15 @@
 opens the app, the PIN unlocks it, and a whole visit is recorded (presence, safer sleep,
 ICON for two carers, child seen alone, father / male carer, observations, check your
 answers showing its follow-ups and flags, sign). The signed visit survives a browser
-restart and is read-only afterwards; back online, all of it reaches the server, none refused."""
+restart and is read-only afterwards, none of it in clear at rest; back online, all of it reaches the server, none refused."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.demo import _sid
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import launch_phone
+from tests.pwa.platform_helpers import SCAN_JS
 from tests.pwa_screens.conftest import enrol, go, server_rows, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
@@ -23,6 +24,7 @@ BABY = _sid("person", "brennan", "baby")
 NOTE = "Sentinel-Quillon: cot seen upstairs by the window"
 OBSERVATION = "Sentinel-Marrowby: Ivy fed well and settled on her back in the cot"
 PARENT_VIEW = "Sentinel-Tarrant: Jordan says the nights are the hardest"
+CHILD_WORDS = "Sentinel-Wren: Ivy cooed at the mobile"
 
 
 def answer(page, item: str, value: str) -> None:
@@ -75,6 +77,7 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     answer(page, "seen-alone", "no")
     answer(page, "spoken-to-alone", "no")
     answer(page, "not-alone-reason", "prevented")
+    page.locator('[data-item="child-words"] textarea').fill(CHILD_WORDS)
     back_to_tasks(page)
     assert "Completed" in task_status(page, "child-seen-alone", BABY)
 
@@ -158,18 +161,22 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     pending = page.evaluate("() => window.__hearthside.sync.status().pending")
     assert pending > 0  # offline: kept in the encrypted outbox, not shown as sent
 
+    # At rest: no store of IndexedDB and no Cache Storage entry holds the visit in clear.
+    scan = page.evaluate(SCAN_JS)
+    assert scan["stores"]["hearthside/outbox"] >= pending and scan["cached"] >= 10
+    for sentinel in ("Brennan", "Quarry Lane", NOTE, OBSERVATION, PARENT_VIEW, CHILD_WORDS):
+        assert sentinel not in scan["text"], f"{sentinel!r} found in clear at rest"
+
     # -- the browser is closed and opened again, still offline ------------------------------
     browser_context.close()
-    ctx2 = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        viewport={"width": 360, "height": 740}, offline=True)
+    ctx2 = launch_phone(playwright_instance, tmp_path / "profile", offline=True)
     try:
         page = ctx2.pages[0] if ctx2.pages else ctx2.new_page()
         page.goto(screens_server.url + f"/?test#/visit/{VISIT}")
         unlock(page)
         page.get_by_test_id("visit-signed").wait_for()
         text = page.locator("#app").inner_text()
-        assert OBSERVATION in text and PARENT_VIEW in text and NOTE in text
+        assert OBSERVATION in text and PARENT_VIEW in text and NOTE in text and CHILD_WORDS in text
         # Signed means read-only: no answer can be changed, only an addendum added.
         assert page.locator("#app input[type=radio]").count() == 0
         assert page.get_by_test_id("addendum-add").is_visible()

@@ -286,6 +286,20 @@ async function renderFollowUp(root, followUpId) {
   const note = h("textarea", { class: "hs-textarea", id: `${id}-note`, rows: 3, "data-testid": "followup-note" });
   note.value = f.note || "";
   const mine = user && (f.assignee_id === user.user_id || isSupervisor(user));
+  // Reassigning is a supervisor's: to a practitioner of the team (as last seen online).
+  const team = isSupervisor(user) && f.status === "open" ? (await loadOverview()).practitioners.filter((p) => p.role === "practitioner") : [];
+  const assignee = team.find((p) => p.user_id === f.assignee_id);
+  const pick = h("select", { class: "hs-select", id: `${id}-assignee`, "data-testid": "reassign-to" },
+    team.map((p) => h("option", { value: p.user_id, selected: p.user_id === f.assignee_id ? true : null }, p.display_name)));
+  const reassign = team.length ? h("div", { class: "hs-form-group" },
+    h("h2", { class: "hs-h2" }, "Reassign"),
+    h("label", { class: "hs-label", for: pick.id }, "Practitioner"), pick,
+    button("Reassign follow-up", async () => {
+      if (pick.value === f.assignee_id) return;
+      await setFields("follow_up", f.id, { assignee_id: pick.value });
+      if (sync.now) sync.now();
+      rerender();
+    }, { secondary: true, "data-testid": "reassign" })) : null;
   put(root, 
     backLink("My follow-ups", "#/follow-ups"),
     ...screenTitle("Follow-up", { caption: family ? family.family_name : "Family" }),
@@ -295,8 +309,10 @@ async function renderFollowUp(root, followUpId) {
         ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
         ["Due", late ? tag(`Overdue by ${daysBetween(day, today)} days`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
         ["Status", f.status === "open" ? "Open" : f.status === "done" ? "Done" : "Cancelled"],
+        assignee ? ["Assigned to", assignee.display_name] : null,
         f.note ? ["Note", f.note] : null,
       ]),
+      reassign,
       f.status === "open" && mine ? h("div", {},
         errors,
         h("div", { class: "hs-form-group" }, h("label", { class: "hs-label", for: note.id }, "Note"),
