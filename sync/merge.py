@@ -172,6 +172,9 @@ class Batch:
     changes: list[AppliedChange] = field(default_factory=list)
     _families: set[str] = field(default_factory=set)
     _pending: list[AppliedChange] = field(default_factory=list)
+    # (table, id, family) found by a reference check: records are never removed within a
+    # push, so a batch of observations on one visit asks about that visit once.
+    _refs_found: set[tuple[str, str, str]] = field(default_factory=set)
     # op ids known to have no earlier answer (one query for the batch instead of one per op)
     _fresh: set[str] = field(default_factory=set)
 
@@ -355,10 +358,16 @@ class Batch:
             if name == "subject_id" and value == values.get("visit_id"):
                 continue  # an answer about the visit as a whole names the visit as its subject
             if name in FAMILY_REFS:
-                if not isinstance(value, str) or self.db.conn.execute(
+                if not isinstance(value, str):
+                    raise Rejected(f"{name} does not name a record of this family")
+                key = (FAMILY_REFS[name], value, family_id)
+                if key in self._refs_found:
+                    continue
+                if self.db.conn.execute(
                     f"SELECT 1 FROM {FAMILY_REFS[name]} WHERE id = ? AND family_id = ?", [value, family_id]
                 ).fetchone() is None:
                     raise Rejected(f"{name} does not name a record of this family")
+                self._refs_found.add(key)
             elif name in USER_REFS:
                 if not isinstance(value, str) or not list(self.db.query(
                     "SELECT 1 FROM users WHERE id = ? AND agency_id = ?", [value, self.writer.agency_id]
@@ -546,7 +555,8 @@ class Batch:
         return a.client_id is not None and meta.get("dev") is None and meta.get("by") == a.client_id
 
     def _write(self, op: Op, entity: Entity, current: dict[str, Any], name: str, value: Any) -> _Outcome:
-        version = records.update(self.db, self.keyring, entity.name, current["id"], {name: value}, self._actor(op))
+        version = records.update(self.db, self.keyring, entity.name, current["id"], {name: value}, self._actor(op),
+                                 current=current)
         self._pending.append(AppliedChange(entity.name, current["id"], current["family_id"], "update",
                                            {name: value}, version, self.writer.agency_id))
         return _Outcome("applied", version=version, field_version=version)

@@ -153,7 +153,12 @@ def browser_context(request, playwright_instance, tmp_path: Path):
         for page in context.pages:
             try:
                 shown = page.evaluate("() => (document.getElementById('app') || document.body).innerText.slice(0, 1500)")
-                print(f"--- {page.url}\n{shown}")
+                state = page.evaluate("""async () => { const hs = window.__hearthside; if (!hs) return null;
+                    const out = { session: document.documentElement.dataset.session, sync: hs.sync.status() };
+                    try { for (const e of ['family', 'person', 'visit']) out[e] = (await hs.model.list(e)).length; }
+                    catch (err) { out.error = String(err); }
+                    return out; }""")
+                print(f"--- {page.url}\n{shown}\n{state}")
             except Exception as exc:  # the page may be gone with the failure
                 print(f"--- {page.url}: {exc}")
     context.close()

@@ -279,11 +279,15 @@ def update(
     row_id: str,
     changes: dict[str, Any],
     actor: Actor = SYSTEM,
+    *,
+    current: dict[str, Any] | None = None,
 ) -> int:
     """Apply field changes to an existing record; returns its new version. Values equal to
-    what is stored are dropped, so a no-op write does not bump versions or log."""
+    what is stored are dropped, so a no-op write does not bump versions or log. ``current``:
+    the record as just read in this transaction, to save reading it again."""
     entity = ENTITIES[entity_name]
-    current = get(db, keyring, entity_name, row_id, include_deleted=True)
+    if current is None:
+        current = get(db, keyring, entity_name, row_id, include_deleted=True)
     if current is None:
         raise KeyError(f"{entity_name} {row_id} does not exist")
     bad = set(changes) - set(entity.fields)
@@ -296,7 +300,7 @@ def update(
         return int(current["version"])
     at = now_iso()
     version = int(current["version"]) + 1
-    meta = current["field_meta"]
+    meta = dict(current["field_meta"])
     for k in real:
         meta[k] = _meta(version, actor, at)
     cols = {k: encode_value(keyring, entity, row_id, k, v) for k, v in real.items()}
@@ -326,11 +330,19 @@ def tombstone(db: sqlite_utils.Database, keyring: Keyring, entity_name: str, row
 # -- reads --------------------------------------------------------------------------------
 
 
+def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    # The connection directly: sqlite-utils' query() wraps every read in a savepoint, which
+    # costs a sync push two extra statements per op.
+    cur = db.conn.execute(sql, params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
 def get(
     db: sqlite_utils.Database, keyring: Keyring, entity_name: str, row_id: str, *, include_deleted: bool = False
 ) -> dict[str, Any] | None:
     entity = ENTITIES[entity_name]
-    rows = list(db.query(f"SELECT * FROM {entity.table} WHERE id = ?", [row_id]))
+    rows = _rows(db, f"SELECT * FROM {entity.table} WHERE id = ?", [row_id])
     if not rows or (rows[0]["deleted"] and not include_deleted):
         return None
     return decode_row(keyring, entity, rows[0])
@@ -349,4 +361,4 @@ def find(
     entity = ENTITIES[entity_name]
     live = "" if include_deleted else " AND deleted = 0"
     sql = f"SELECT * FROM {entity.table} WHERE ({where}){live} ORDER BY {order_by}"
-    return [decode_row(keyring, entity, r) for r in db.query(sql, list(params))]
+    return [decode_row(keyring, entity, r) for r in _rows(db, sql, list(params))]
