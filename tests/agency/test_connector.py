@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,11 +19,25 @@ def _cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+# Runs the real CLI; with ``fault`` ("after-write:2": at that checkpoint once two pages are
+# written) the process is killed there, as a power cut would.
+CRASHING_CLI = """
+import os, signal, sys
+from server.agency.connector import Connector
+fault = sys.argv.pop(1)
+def checkpoint(self, point):
+    if fault == f"{point}:{self.pages_written}":
+        os.kill(os.getpid(), signal.SIGKILL)
+Connector.checkpoint = checkpoint
+from server.cli import main
+main(prog_name="hearthside")
+"""
+
+
 def _pull(server: LiveServer, token: str, out: Path, fmt: str, fault: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "HEARTHSIDE_CONNECTOR_FAULT": fault}
-    return subprocess.run([sys.executable, "-m", "server", "agency", "pull", "--url", server.url, "--token", token,
-                           "--out", str(out), "--format", fmt, "--limit", "3"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", CRASHING_CLI, fault, "agency", "pull", "--url", server.url,
+                           "--token", token, "--out", str(out), "--format", fmt, "--limit", "3"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def _all_feed_items(server: LiveServer, token: str) -> set[str]:
