@@ -105,6 +105,19 @@ function updatePill(s = sync.status()) {
   } else removeBanner('reauth-banner');
 }
 
+// A screen opened before this phone's first sync finished (Today just after choosing a PIN,
+// a visit from a link) was drawn from an empty store: "not on this phone", no visits. Draw
+// it again once, when that first sync lands. Only then: a later sync must not redraw a
+// screen under someone's fingers.
+let awaitingFirstSync = false;
+function showAfterFirstSync(s) {
+  if (!sync.isLoaded()) { awaitingFirstSync = false; return; }
+  if (!s.last_success_at) { awaitingFirstSync = true; return; }
+  if (!awaitingFirstSync || s.state === 'syncing') return; // once the whole sync is done
+  awaitingFirstSync = false;
+  if (session.state() === 'unlocked') router.rerender();
+}
+
 // -- screens owned by the shell: sign-in, choose PIN, unlock -------------------------------------
 function formScreen(title, intro, fields, submitText, onSubmit, extra = null) {
   const errorBox = h('div');
@@ -298,6 +311,7 @@ async function main() {
   window.addEventListener('hashchange', markNav);
   document.addEventListener('hearthside:rendered', markNav);
   sync.subscribe(updatePill);
+  sync.subscribe(showAfterFirstSync);
   lock.onWarning(inactivityWarning);
   session.on('change', (s) => { onState(s).catch((e) => { if (isQuotaError(e)) showQuota(); else console.error(e); }); });
   lock.start();

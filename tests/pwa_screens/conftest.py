@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -43,18 +44,38 @@ def enrol(page, server, username: str = "practitioner1", pin: str = PIN) -> None
     install_content(page, server)
 
 
+def wait_in_page(page, js: str, arg=None, timeout_ms: int = 60_000, interval_ms: int = 250):
+    """Poll a condition that may be async (reads IndexedDB) until it is truthy.
+
+    Not page.wait_for_function: it does not await a promise between polls, and a promise
+    is truthy, so an async condition "holds" at the first poll whatever it resolves to.
+    page.evaluate awaits it."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    last = None
+    while True:
+        try:
+            last = page.evaluate(js, arg)
+        except Exception as exc:  # the page navigating: its context is being replaced
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not true within {timeout_ms} ms: {js} (last: {last!r})")
+        page.wait_for_timeout(interval_ms)
+
+
 def wait_families(page) -> None:
-    page.wait_for_function(
+    wait_in_page(
+        page,
         # A whole first sync (every page of the caseload), not just its first families.
-        "async () => window.__hearthside && !!window.__hearthside.sync.status().last_success_at"
+        "async () => !!window.__hearthside && !!window.__hearthside.sync.status().last_success_at"
         " && (await window.__hearthside.model.list('family')).length > 0",
-        timeout=60_000, polling=250,
     )
 
 
 def install_content(page, server) -> None:
     """Wait for the first sync to have stored the checklists on the phone."""
-    page.wait_for_function("async () => !!(await window.__hearthside.model.content())", timeout=60_000, polling=250)
+    wait_in_page(page, "async () => !!(await window.__hearthside.model.content())")
 
 
 def unlock(page, pin: str = PIN) -> None:
@@ -96,10 +117,11 @@ def no_horizontal_scroll(page) -> tuple[int, int]:
 
 def wait_outbox_settled(page, timeout_ms: int = 60_000) -> list[dict]:
     """Sync until nothing is waiting or in flight; returns what is left (rejected ops)."""
-    page.wait_for_function(
+    wait_in_page(
+        page,
         """async () => { await window.__hearthside.sync.now();
             return window.__hearthside.sync.outbox().every((o) => o.status !== 'waiting' && o.status !== 'sent'); }""",
-        timeout=timeout_ms, polling=500,
+        timeout_ms=timeout_ms, interval_ms=500,
     )
     return page.evaluate("() => window.__hearthside.sync.outbox()")
 

@@ -2,7 +2,8 @@
 caseload search, fathers and male carers on the family page, flags as warning callouts,
 follow-ups (overdue first, completed with a note), the no-access path with what it raises,
 addenda on a signed visit, conflicts resolved as an op, and a half-filled checklist that
-is exactly as it was after a lock."""
+is exactly as it was after a lock, and screens opened during the first sync that show the
+caseload once it lands."""
 
 from __future__ import annotations
 
@@ -253,3 +254,30 @@ def test_graded_answers_child_words_and_recording_prompts_show_before_signing(sc
     assert f"“{words}”" in summary
     grades = page.locator('[data-testid="summary-checklist"][data-checklist="home-conditions"]').inner_text()
     assert "4 – The child is regularly hungry" in grades
+
+
+def test_screens_opened_during_the_first_sync_show_the_caseload_when_it_lands(screens_server, browser_context):
+    page = first_page(browser_context)
+    held = []  # the first pull, kept waiting until the screens have drawn an empty phone
+    page.route("**/api/v1/sync/pull*", lambda route: held.append(route) if not held else route.continue_())
+    page.goto(screens_server.url + "/?test#/today")
+    page.get_by_test_id("username").fill("practitioner1")
+    page.get_by_test_id("password").fill("demo-password")
+    page.get_by_test_id("sign-in").click()
+    page.get_by_test_id("new-pin").fill(PIN)
+    page.get_by_test_id("confirm-pin").fill(PIN)
+    page.get_by_test_id("set-pin").click()
+    page.wait_for_function("() => document.documentElement.dataset.session === 'unlocked'", timeout=60_000)
+    page.get_by_role("heading", name="Today").wait_for()
+    assert page.get_by_test_id("visit-card").count() == 0
+    visit = _sid("visit", "delaney", "next")
+    page.evaluate("h => { location.hash = h; }", f"#/visit/{visit}")
+    page.get_by_role("heading", name="Visit not found").wait_for()
+    for _ in range(600):  # the pull is sent by now, or soon on a busy machine
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the first pull was not sent"
+    held[0].continue_()
+    # Nothing is tapped: the visit appears once the first sync has stored it.
+    page.get_by_test_id("no-access").wait_for(timeout=60_000)
