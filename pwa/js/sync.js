@@ -276,6 +276,15 @@ async function renumberFrom(expected) {
   });
 }
 
+/** A later local edit of the same field, still to be confirmed: it wins on this phone. */
+function laterEdit(entry) {
+  for (const e of outbox.values()) {
+    if (e.id > entry.id && (e.status === 'waiting' || e.status === 'sent') && e.op.type === 'set'
+        && e.op.entity_id === entry.op.entity_id && e.op.field === entry.op.field) return true;
+  }
+  return false;
+}
+
 async function applyPushResults(res) {
   const changed = []; const dropped = []; const records = new Map();
   const marks = { ...(meta.marks || {}) };
@@ -295,12 +304,20 @@ async function applyPushResults(res) {
             for (const f of Object.keys(op.values || {})) rec.field_versions[f] = Math.max(rec.field_versions[f] || 0, r.field_version || r.version || 1);
           } else {
             rec.field_versions[op.field] = Math.max(rec.field_versions[op.field] || 0, r.field_version || r.version || 0);
+            // The server kept another value (a status already further on): show what it holds.
+            if (r.value !== undefined && !laterEdit(e)) rec[op.field] = r.value;
           }
           rec.version = Math.max(rec.version || 0, r.version || 0);
           records.set(key, { store: ENTITY_STORE[op.entity], id: rec.id, fid: rec.family_id, obj: rec });
         }
       }
     } else if (r.status === 'conflict') {
+      // The field shows the conflict's provisional value (the newest) until a person chooses.
+      if (op.type === 'set' && r.value !== undefined && !laterEdit(e)) {
+        const key = `${op.entity}/${op.entity_id}`;
+        const rec = (records.get(key) || {}).obj || (await recordOf(op.entity, op.entity_id));
+        if (rec) { rec[op.field] = r.value; records.set(key, { store: ENTITY_STORE[op.entity], id: rec.id, fid: rec.family_id, obj: rec }); }
+      }
       changed.push({ ...e, status: 'conflict', conflict_id: r.conflict_id || null, reason: 'conflicts with another change: a person will choose' });
     } else if (r.status === 'rejected') {
       changed.push({ ...e, status: 'rejected', reason: r.reason || 'not accepted by the server' });

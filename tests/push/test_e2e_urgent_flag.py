@@ -16,7 +16,7 @@ import pytest
 from server.demo import _sid
 from server.followups.from_visit import flag_id
 from tests.conftest import LiveServer, launch_phone
-from tests.pwa_screens.conftest import PIN, enrol, go, unlock
+from tests.pwa_screens.conftest import PIN, enrol, go, unlock, wait_in_page
 
 from .pushservice import PushService
 
@@ -90,8 +90,7 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
         prac = prac_ctx.pages[0] if prac_ctx.pages else prac_ctx.new_page()
         enrol(prac, server, "practitioner1")
         prac.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-        prac.wait_for_function("async id => !!(await window.__hearthside.model.get('visit', id))", arg=VISIT,
-                               timeout=60_000, polling=250)
+        wait_in_page(prac, "async id => !!(await window.__hearthside.model.get('visit', id))", VISIT)
         prac_ctx.set_offline(True)
         prac.evaluate("""async ([visit, family, baby, present]) => {
             const { model } = window.__hearthside;
