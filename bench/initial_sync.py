@@ -264,7 +264,9 @@ def wait_http(url: str, proc: subprocess.Popen, what: str, log: Path) -> None:
 
 def start_hearthside(data_dir: Path, work: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "HEARTHSIDE_DATA_DIR": str(data_dir),
+    # No scheduler: it would raise flags for the generated overdue follow-ups mid-run, and
+    # the PouchDB side would not have them.
+    env = {**os.environ, "HEARTHSIDE_DATA_DIR": str(data_dir), "HEARTHSIDE_SCHEDULER_ENABLED": "false",
            "PYTHONPATH": os.pathsep.join(p for p in [os.environ.get("PYTHONPATH", ""), str(ROOT)] if p)}
     log = work / "hearthside.log"
     # `demo` serves in demo mode (the demo users' password works); its seed is already there.
