@@ -127,10 +127,13 @@ export async function commit({ records = [], removes = [], newOps = [], changed 
     const op = { ...opFields, op_id: uuidv7(), client_seq: m.client_seq, hlc: hlcTick(m) };
     entries.push({ id: m.client_seq, op, status: 'waiting', reason: null, at: Date.now(), chain: !!chained });
   }
-  const rows = [];
-  for (const r of records) rows.push([r.store, await vault.seal(r.store, r.id, r.obj, r.fid)]);
-  for (const e of [...entries, ...changed]) rows.push(['outbox', await vault.seal('outbox', e.id, e)]);
-  rows.push(['meta', await vault.seal('meta', 'sync', m)]);
+  // Sealed all at once: WebCrypto works off the main thread, so a page of 500 records is
+  // not 500 encryptions one after another.
+  const rows = await Promise.all([
+    ...records.map((r) => vault.seal(r.store, r.id, r.obj, r.fid).then((row) => [r.store, row])),
+    ...[...entries, ...changed].map((e) => vault.seal('outbox', e.id, e).then((row) => ['outbox', row])),
+    vault.seal('meta', 'sync', m).then((row) => ['meta', row]),
+  ]);
   const stores = [...new Set([...rows.map((r) => r[0]), ...removes.map((r) => r.store), 'outbox'])];
   await idb.transact(stores, 'readwrite', (tx) => {
     for (const [s, row] of rows) tx.objectStore(s).put(row);
@@ -416,18 +419,21 @@ async function applyConflicts(list) {
   return { records, removes, dropped };
 }
 
+function fetchPage(cursor, holding) {
+  return api.get(`/api/v1/sync/pull?cursor=${cursor}&limit=${PULL_LIMIT}&holding_seq=${holding}`);
+}
+
 async function pullAll() {
   let pages = 0;
+  // The next page, asked for while this one is applied: the network and the server work
+  // while the phone decrypts, merges and stores. Used only if nothing moved meanwhile
+  // (holding_seq decides a revoked phone's wipe, so it must be current).
+  let ahead = null;
   for (;;) {
     const holding = meta.client_seq;
-    const url = `/api/v1/sync/pull?cursor=${meta.cursor}&limit=${PULL_LIMIT}&holding_seq=${holding}`;
-    let page;
-    try {
-      page = await api.get(url);
-    } catch (err) {
-      if (err.status === 404 || err.status === 405) return snapshotFromRest();
-      throw err;
-    }
+    const usable = ahead && ahead.cursor === meta.cursor && ahead.holding === holding;
+    const page = await (usable ? ahead.promise : fetchPage(meta.cursor, holding));
+    ahead = null;
     const instructions = page.instructions || [];
     if (instructions.some((i) => i.type === 'wipe')) {
       // The server has confirmed it holds every op we assigned (holding_seq): destroy all.
@@ -436,6 +442,10 @@ async function pullAll() {
       return 'wiped';
     }
     if (instructions.some((i) => i.type === 'upload')) return 'upload';
+    if (page.has_more && page.next_cursor != null) {
+      ahead = { cursor: page.next_cursor, holding, promise: fetchPage(page.next_cursor, holding) };
+      ahead.promise.catch(() => {}); // a failure surfaces when (if) the page is used
+    }
     for (const ins of instructions) if (ins.type === 'purge' && ins.family_id) await vault.purgeFamily(ins.family_id);
     await exclusive(async () => {
       const records = (await applyChanges(page.changes || [])) || [];
@@ -453,37 +463,6 @@ async function pullAll() {
     pages += 1;
     if (!page.has_more || pages > 10000) return 'ok';
   }
-}
-
-/**
- * Until the server's sync endpoints are deployed (pull answers 404), load the caseload
- * through the families API so the app has something to show. Replaced by pull as soon as
- * /api/v1/sync/pull exists; field versions here are the row versions.
- */
-async function snapshotFromRest() {
-  const list = await api.get('/api/v1/families/');
-  const changes = [];
-  const add = (entity, fid, r, skip = []) => {
-    const values = {};
-    for (const [k, v] of Object.entries(r)) if (!skip.includes(k) && k !== 'id' && k !== 'version') values[k] = v;
-    const fv = {};
-    for (const k of Object.keys(values)) fv[k] = r.version || 1;
-    changes.push({ entity, entity_id: r.id, family_id: fid, version: r.version || 1, op: 'insert', values, field_versions: fv });
-  };
-  for (const f of list) {
-    const fam = await api.get(`/api/v1/families/${f.id}`);
-    const nested = ['persons', 'relationships', 'allocations', 'visits', 'follow_ups', 'flags', 'observations'];
-    add('family', fam.id, fam, nested);
-    const entityOf = { persons: 'person', relationships: 'relationship', allocations: 'allocation', visits: 'visit', follow_ups: 'follow_up', flags: 'flag', observations: 'observation' };
-    for (const k of nested) for (const r of fam[k] || []) add(entityOf[k], fam.id, r);
-  }
-  await exclusive(async () => {
-    const records = (await applyChanges(changes)) || [];
-    meta.source = 'rest';
-    await commit({ records });
-  });
-  emitChange('*', null);
-  return 'ok';
 }
 
 async function refreshContent() {
