@@ -16,8 +16,9 @@ import pytest
 from server.demo import _sid
 from server.followups.from_visit import flag_id
 from tests.conftest import LiveServer, launch_phone
-from tests.pwa_screens.conftest import PIN, enrol, go, unlock, wait_in_page
+from tests.pwa_screens.conftest import PIN, enrol, go, unlock, wait_until
 
+from .cdp_push import deliver_until_shown
 from .pushservice import PushService
 
 pytestmark = pytest.mark.browser
@@ -90,7 +91,7 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
         prac = prac_ctx.pages[0] if prac_ctx.pages else prac_ctx.new_page()
         enrol(prac, server, "practitioner1")
         prac.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-        wait_in_page(prac, "async id => !!(await window.__hearthside.model.get('visit', id))", VISIT)
+        wait_until(prac, "async id => !!(await window.__hearthside.model.get('visit', id))", VISIT)
         prac_ctx.set_offline(True)
         prac.evaluate("""async ([visit, family, baby, present]) => {
             const { model } = window.__hearthside;
@@ -131,19 +132,9 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
             {r["scopeURL"]: r["registrationId"] for r in e.get("registrations", []) if not r.get("isDeleted")}))
         cdp.send("ServiceWorker.enable")
         reg_id = _until(sup, lambda: regs.get(server.url + "/"), 30, "the registration")
-        notifications = "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title))"
-        # CDP stands in for the push service's delivery, and like a push service it may have
-        # to deliver again: on a loaded machine a delivery to a worker still starting is lost.
-        titles = None
-        for _attempt in range(4):
-            cdp.send("ServiceWorker.deliverPushMessage",
-                     {"origin": server.url, "registrationId": reg_id, "data": json.dumps(payload)})
-            try:
-                titles = _until(sup, lambda: sup.evaluate(notifications), 15, "the notification")
-                break
-            except AssertionError:
-                continue
-        assert titles is not None, "no notification after four deliveries"
+        titles = deliver_until_shown(
+            sup, cdp, server.url, reg_id, payload,
+            "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title))")
         assert titles == ["Urgent flag"]
         worker = _until(sup, lambda: [w for w in sup_ctx.service_workers if w.url.startswith(server.url)])[0]
         worker.evaluate("async () => { const [n] = await self.registration.getNotifications();"

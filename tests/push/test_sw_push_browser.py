@@ -3,12 +3,13 @@ shows a generic notification, and opening it lands on the flag's route."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from tests.conftest import LiveServer
+
+from .cdp_push import deliver_until_shown
 
 FLAG_ID = "0192f0a8-1c2d-7e3f-8a9b-0c1d2e3f4a5b"
 
@@ -56,14 +57,10 @@ def test_a_push_shows_a_generic_notification_and_opening_it_lands_on_the_flag(se
     _wait(page, lambda: page.evaluate("!!navigator.serviceWorker.controller"), what="the page to be controlled")
     cdp, reg_id = _registration_id(context, page, server.url)
 
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": server.url, "registrationId": reg_id,
-        "data": json.dumps({"type": "flag-urgent", "count": 1, "id": FLAG_ID}),
-    })
-    notes = _wait(page, lambda: page.evaluate(
+    notes = deliver_until_shown(
+        page, cdp, server.url, reg_id, {"type": "flag-urgent", "count": 1, "id": FLAG_ID},
         "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-        ".then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"),
-        what="a notification")
+        ".then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))")
     assert notes == [{
         "title": "Urgent flag",
         "body": "1 urgent flag needs your attention. Unlock Hearthside to see it.",
@@ -72,13 +69,10 @@ def test_a_push_shows_a_generic_notification_and_opening_it_lands_on_the_flag(se
     }]
 
     # A reminder with something that is not an opaque id: the id is not put in a URL.
-    cdp.send("ServiceWorker.deliverPushMessage", {
-        "origin": server.url, "registrationId": reg_id,
-        "data": json.dumps({"type": "follow-up-overdue", "count": 3, "id": "../../etc"}),
-    })
-    overdue = _wait(page, lambda: page.evaluate(
+    overdue = deliver_until_shown(
+        page, cdp, server.url, reg_id, {"type": "follow-up-overdue", "count": 3, "id": "../../etc"},
         "navigator.serviceWorker.ready.then(r => r.getNotifications({tag: 'follow-up-overdue:all'}))"
-        ".then(ns => ns.map(n => ({body: n.body, hash: n.data.hash})))"), what="the overdue notification")
+        ".then(ns => ns.map(n => ({body: n.body, hash: n.data.hash})))")
     assert overdue == [{"body": "3 follow-ups are overdue. Unlock Hearthside to see it.", "hash": "#/follow-ups"}]
 
     # Opening the notification (what notificationclick does) takes the open window to the

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, LiveServer
+from tests.pwa.platform_helpers import wait_until  # noqa: F401  (used by other test modules too)
 
 PIN = "482916"
 # axe-core comes from npm, installed for the tests only (never shipped in pwa/):
@@ -31,6 +31,13 @@ def screens_server(tmp_path: Path):
 
 def enrol(page, server, username: str = "practitioner1", pin: str = PIN) -> None:
     """Sign in online, choose a PIN, and wait for the first sync to land the caseload."""
+    sign_in_and_choose_pin(page, server, username, pin)
+    page.evaluate("() => localStorage.setItem('hearthside.test', '1')")
+    wait_families(page)
+    install_content(page, server)
+
+
+def sign_in_and_choose_pin(page, server, username: str = "practitioner1", pin: str = PIN) -> None:
     page.goto(server.url + "/?test#/today")
     page.get_by_test_id("username").fill(username)
     page.get_by_test_id("password").fill("demo-password")
@@ -39,33 +46,10 @@ def enrol(page, server, username: str = "practitioner1", pin: str = PIN) -> None
     page.get_by_test_id("confirm-pin").fill(pin)
     page.get_by_test_id("set-pin").click()
     page.wait_for_function("() => document.documentElement.dataset.session === 'unlocked'", timeout=60_000)
-    page.evaluate("() => localStorage.setItem('hearthside.test', '1')")
-    wait_families(page)
-    install_content(page, server)
-
-
-def wait_in_page(page, js: str, arg=None, timeout_ms: int = 60_000, interval_ms: int = 250):
-    """Poll a condition that may be async (reads IndexedDB) until it is truthy.
-
-    Not page.wait_for_function: it does not await a promise between polls, and a promise
-    is truthy, so an async condition "holds" at the first poll whatever it resolves to.
-    page.evaluate awaits it."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    last = None
-    while True:
-        try:
-            last = page.evaluate(js, arg)
-        except Exception as exc:  # the page navigating: its context is being replaced
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {timeout_ms} ms: {js} (last: {last!r})")
-        page.wait_for_timeout(interval_ms)
 
 
 def wait_families(page) -> None:
-    wait_in_page(
+    wait_until(
         page,
         # A whole first sync (every page of the caseload), not just its first families.
         "async () => !!window.__hearthside && !!window.__hearthside.sync.status().last_success_at"
@@ -75,7 +59,7 @@ def wait_families(page) -> None:
 
 def install_content(page, server) -> None:
     """Wait for the first sync to have stored the checklists on the phone."""
-    wait_in_page(page, "async () => !!(await window.__hearthside.model.content())")
+    wait_until(page, "async () => !!(await window.__hearthside.model.content())")
 
 
 def unlock(page, pin: str = PIN) -> None:
@@ -117,11 +101,11 @@ def no_horizontal_scroll(page) -> tuple[int, int]:
 
 def wait_outbox_settled(page, timeout_ms: int = 60_000) -> list[dict]:
     """Sync until nothing is waiting or in flight; returns what is left (rejected ops)."""
-    wait_in_page(
+    wait_until(
         page,
         """async () => { await window.__hearthside.sync.now();
             return window.__hearthside.sync.outbox().every((o) => o.status !== 'waiting' && o.status !== 'sent'); }""",
-        timeout_ms=timeout_ms, interval_ms=500,
+        timeout_ms=timeout_ms,
     )
     return page.evaluate("() => window.__hearthside.sync.outbox()")
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from server.demo import _sid
-from tests.pwa_screens.conftest import PIN, enrol, go, server_rows, unlock, wait_outbox_settled
+from tests.pwa_screens.conftest import PIN, enrol, go, server_rows, sign_in_and_choose_pin, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
 
@@ -260,14 +260,7 @@ def test_screens_opened_during_the_first_sync_show_the_caseload_when_it_lands(sc
     page = first_page(browser_context)
     held = []  # the first pull, kept waiting until the screens have drawn an empty phone
     page.route("**/api/v1/sync/pull*", lambda route: held.append(route) if not held else route.continue_())
-    page.goto(screens_server.url + "/?test#/today")
-    page.get_by_test_id("username").fill("practitioner1")
-    page.get_by_test_id("password").fill("demo-password")
-    page.get_by_test_id("sign-in").click()
-    page.get_by_test_id("new-pin").fill(PIN)
-    page.get_by_test_id("confirm-pin").fill(PIN)
-    page.get_by_test_id("set-pin").click()
-    page.wait_for_function("() => document.documentElement.dataset.session === 'unlocked'", timeout=60_000)
+    sign_in_and_choose_pin(page, screens_server)
     page.get_by_role("heading", name="Today").wait_for()
     assert page.get_by_test_id("visit-card").count() == 0
     visit = _sid("visit", "delaney", "next")
