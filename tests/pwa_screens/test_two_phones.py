@@ -1,0 +1,83 @@
+"""Two practitioners' phones (two browser profiles) edit the same family offline: on
+reconnect the different fields merge, the field both changed is a conflict on both phones,
+one of them resolves it, and both converge with every observation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from server.demo import _sid
+from tests.conftest import launch_phone
+from tests.pwa_screens.conftest import enrol, go, server_rows, wait_outbox_settled
+
+pytestmark = pytest.mark.browser
+
+FAMILY = _sid("family", "ashworth")
+DAD = _sid("person", "ashworth", "dad")
+VISIT = _sid("visit", "ashworth", "next")
+EDIT = """async ([dad, visit, family, changes, note]) => {
+    const { model } = window.__hearthside;
+    await model.update('person', dad, changes);
+    await model.create('observation', { visit_id: visit, kind: 'fact', text: note }, { family_id: family });
+}"""
+DAD_NOW = "async (dad) => { const p = await window.__hearthside.model.get('person', dad); return [p.language, p.ethnicity, p.interpreter_needed]; }"
+NOTES = """async (family) => (await window.__hearthside.model.list('observation'))
+    .filter((o) => o.family_id === family).map((o) => o.text).sort()"""
+
+
+def test_two_phones_offline_merge_different_fields_and_converge_after_one_resolves_the_conflict(
+        screens_server, playwright_instance, tmp_path):
+    admin = screens_server.login("admin1")
+    practitioner2 = server_rows(screens_server, "SELECT id FROM users WHERE username = 'practitioner2'")[0][0]
+    r = httpx.post(f"{screens_server.url}/api/v1/families/{FAMILY}/allocations", json={"practitioner_id": practitioner2},
+                   headers={"Authorization": f"Bearer {admin['access_token']}"})
+    assert r.status_code in (200, 201), r.text  # the family is now on both caseloads
+
+    phones = {}
+    try:
+        for name in ("practitioner1", "practitioner2"):
+            ctx = launch_phone(playwright_instance, tmp_path / f"profile-{name}")
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            enrol(page, screens_server, name)
+            phones[name] = (ctx, page)
+        (ctx1, a), (ctx2, b) = phones["practitioner1"], phones["practitioner2"]
+        ctx1.set_offline(True)
+        ctx2.set_offline(True)
+        a.evaluate(EDIT, [DAD, VISIT, FAMILY, {"language": "Polish", "ethnicity": "White Polish"}, "Sentinel-A: cot seen"])
+        b.evaluate(EDIT, [DAD, VISIT, FAMILY, {"language": "Polish; English at work", "interpreter_needed": True},
+                          "Sentinel-B: father at work"])
+
+        ctx1.set_offline(False)
+        assert wait_outbox_settled(a) == []
+        ctx2.set_offline(False)
+        left = wait_outbox_settled(b)
+        assert [(o["entity"], o["field"], o["status"]) for o in left] == [("person", "language", "conflict")]
+        wait_outbox_settled(a)  # a hears of the conflict on its next pull
+
+        for page in (a, b):
+            go(page, "#/conflicts")
+            card = page.get_by_test_id("conflict")
+            assert card.count() == 1
+            assert "Polish" in card.inner_text() and "Polish; English at work" in card.inner_text()
+
+        card = a.get_by_test_id("conflict")
+        card.get_by_test_id("conflict-choice").locator('input[data-value="combine"]').check()
+        card.get_by_test_id("conflict-combined").fill("Polish at home; English at work")
+        card.get_by_test_id("conflict-resolve").click()
+        a.wait_for_function("() => document.querySelectorAll('[data-testid=conflict]').length === 0")
+        assert wait_outbox_settled(a) == []
+        wait_outbox_settled(b)
+
+        expected = ["Polish at home; English at work", "White Polish", True]
+        for page in (a, b):
+            assert page.evaluate(DAD_NOW, DAD) == expected  # both fields merged, the conflict resolved
+            assert page.evaluate(NOTES, FAMILY)[:2] == ["Sentinel-A: cot seen", "Sentinel-B: father at work"]
+            go(page, "#/conflicts")
+            assert page.get_by_test_id("conflict").count() == 0
+    finally:
+        for ctx, _ in phones.values():
+            ctx.close()
+    assert server_rows(screens_server, "SELECT status FROM conflicts WHERE entity_id = ?", [DAD]) == [("resolved",)]
+    assert server_rows(screens_server, "SELECT count(*) FROM observations WHERE family_id = ? AND visit_id = ?",
+                       [FAMILY, VISIT]) == [(2,)]
