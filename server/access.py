@@ -19,6 +19,8 @@ import msgspec
 import sqlite_utils
 
 from .errors import Forbidden, NotFound
+from .storage import records
+from .storage.crypto import Keyring
 
 ROLES = ("practitioner", "supervisor", "admin")
 
@@ -61,11 +63,9 @@ def require_family(db: sqlite_utils.Database, p: Principal, family_id: str) -> N
         raise NotFound("No such family.")
 
 
-def load_in_reach(db: sqlite_utils.Database, keyring: Any, p: Principal, entity: str, record_id: str,
+def load_in_reach(db: sqlite_utils.Database, keyring: Keyring, p: Principal, entity: str, record_id: str,
                   label: str) -> dict[str, Any]:
     """One record of a family the principal may see, decrypted; 404 otherwise."""
-    from .storage import records  # storage is below access; imported here to keep that clear
-
     row = records.get(db, keyring, entity, record_id)
     if row is None:
         raise NotFound(f"No such {label}.")

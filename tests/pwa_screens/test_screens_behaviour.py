@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from server.demo import _sid
+from tests.sync.device import Phone
 from tests.pwa_screens.conftest import PIN, enrol, go, server_rows, sign_in_and_choose_pin, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
@@ -120,7 +121,9 @@ def test_a_conflict_shows_every_value_with_who_and_when_and_is_resolved_by_combi
     # Two other phones of the same practitioner change one field from the same version: the
     # server keeps both values as a real conflict, and this phone hears of it on its next pull.
     with httpx.Client(base_url=screens_server.url, timeout=30) as http:
-        a, b = (_OtherPhone(http, "practitioner1") for _ in range(2))
+        a, b = (Phone(http, "practitioner1", "demo-password") for _ in range(2))
+        a.pull_all()
+        b.pull_all()
         for phone, value in ((a, "Polish"), (b, "Polish; English at work")):
             phone.model.set("person", dad, family, "language", value)
         assert a.push()["results"][0]["status"] == "applied"
@@ -146,36 +149,6 @@ def test_a_conflict_shows_every_value_with_who_and_when_and_is_resolved_by_combi
     assert language == "Polish at home; English at work"
     assert wait_outbox_settled(page) == []
     assert server_rows(screens_server, "SELECT status FROM conflicts WHERE entity_id = ?", [dad]) == [("resolved",)]
-
-
-class _OtherPhone:
-    """Another signed-in device of the same person, speaking the sync protocol over HTTP."""
-
-    def __init__(self, http, username: str) -> None:
-        from tests.sync.device import DeviceModel
-
-        r = http.post("/api/v1/auth/login", json={"username": username, "password": "demo-password"})
-        assert r.status_code == 200, r.text
-        self.http, self.session = http, r.json()
-        self.headers = {"Authorization": f"Bearer {self.session['access_token']}"}
-        self.model = DeviceModel(self.session["device"]["id"])
-        while True:
-            page = self._ok(self.http.get("/api/v1/sync/pull", params={"cursor": self.model.cursor, "limit": 500},
-                                          headers=self.headers))
-            self.model.take_pull_response(page)
-            if not page["has_more"]:
-                break
-
-    def push(self) -> dict:
-        ops = list(self.model.outbox)
-        body = self._ok(self.http.post("/api/v1/sync/push", json={"ops": ops}, headers=self.headers))
-        self.model.take_push_response(body, ops)
-        return body
-
-    @staticmethod
-    def _ok(r) -> dict:
-        assert r.status_code == 200, r.text
-        return r.json()
 
 
 def test_a_half_filled_checklist_is_exactly_as_it_was_after_a_lock(screens_server, browser_context):

@@ -11,6 +11,7 @@ from typing import Any
 
 from server.ids import new_id
 from sync.hlc import Clock
+from tests.factories import PASSWORD, auth, login
 
 
 class DeviceModel:
@@ -97,3 +98,34 @@ class DeviceModel:
 
     def values(self, entity: str, entity_id: str) -> dict[str, Any]:
         return {f: v for f, (v, _) in self.confirmed.get((entity, entity_id), {}).items()}
+
+
+class Phone:
+    """A signed-in device talking to the sync API (a TestClient, or an httpx.Client with a
+    live server's base_url)."""
+
+    def __init__(self, client, username: str, password: str | None = None) -> None:
+        self.client = client
+        self.session = login(client, username, password or PASSWORD)
+        self.headers = auth(self.session)
+        self.model = DeviceModel(self.session["device"]["id"])
+
+    def push(self, ops: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        ops = list(self.model.outbox) if ops is None else ops
+        r = self.client.post("/api/v1/sync/push", json={"ops": ops}, headers=self.headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        self.model.take_push_response(body, ops)
+        return body
+
+    def pull_all(self, limit: int = 500, **params: Any) -> list[dict[str, Any]]:
+        pages = []
+        while True:
+            r = self.client.get("/api/v1/sync/pull", params={"cursor": self.model.cursor, "limit": limit, **params},
+                                headers=self.headers)
+            assert r.status_code == 200, r.text
+            body = r.json()
+            pages.append(body)
+            self.model.take_pull_response(body)
+            if not body.get("has_more"):
+                return pages

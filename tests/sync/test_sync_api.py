@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 
@@ -14,7 +13,7 @@ from server.storage.records import Actor
 from sync import hooks, merge
 from tests.factories import auth, build_world, login
 
-from tests.sync.device import DeviceModel
+from tests.sync.device import Phone
 
 PUSH = "/api/v1/sync/push"
 PULL = "/api/v1/sync/pull"
@@ -23,36 +22,6 @@ PULL = "/api/v1/sync/pull"
 @pytest.fixture
 def world(store):
     return build_world(store)
-
-
-class Phone:
-    """A signed-in device talking to the API."""
-
-    def __init__(self, client, username: str) -> None:
-        self.client = client
-        self.session = login(client, username)
-        self.headers = auth(self.session)
-        self.model = DeviceModel(self.session["device"]["id"])
-
-    def push(self, ops: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        ops = list(self.model.outbox) if ops is None else ops
-        r = self.client.post(PUSH, json={"ops": ops}, headers=self.headers)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        self.model.take_push_response(body, ops)
-        return body
-
-    def pull_all(self, limit: int = 500, **params: Any) -> list[dict[str, Any]]:
-        pages = []
-        while True:
-            r = self.client.get(PULL, params={"cursor": self.model.cursor, "limit": limit, **params},
-                                headers=self.headers)
-            assert r.status_code == 200, r.text
-            body = r.json()
-            pages.append(body)
-            self.model.take_pull_response(body)
-            if not body.get("has_more"):
-                return pages
 
 
 def snapshot_db(store) -> str:

@@ -3,6 +3,7 @@ import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptySt
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
 import { showPushSettings } from "./push-settings.js";
+import * as sync from "../sync.js";
 
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
 
@@ -38,6 +39,19 @@ export async function render(root) {
   showPushSettings(notify, "follow-up reminders");
 }
 
+/** "Mark as done": needs a note saying what was done; sent at once when there is signal. */
+export function completeButton(f, note, errorSlot) {
+  return button("Mark as done", async () => {
+    if (!note.value.trim()) {
+      errorSlot.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]));
+      return;
+    }
+    await setFields("follow_up", f.id, { status: "done", note: note.value.trim(), completed_at: new Date().toISOString() });
+    Promise.resolve(sync.now()).catch(() => {}); // offline, the outbox keeps it
+    rerender();
+  }, { "data-testid": "followup-complete" });
+}
+
 function item(f, famName, today) {
   const day = dueKey(f);
   const late = day < today;
@@ -67,14 +81,7 @@ function item(f, famName, today) {
             h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."),
             note),
           h("div", { class: "hs-button-group" },
-            button("Mark as done", async () => {
-              if (!note.value.trim()) {
-                errorSlot.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${id}-note`, target: note }]));
-                return;
-              }
-              await setFields("follow_up", f.id, { status: "done", note: note.value, completed_at: new Date().toISOString() });
-              rerender();
-            }, { "data-testid": "followup-complete" }),
+            completeButton(f, note, errorSlot),
             button("Save note", saveNote, { secondary: true, "data-testid": "followup-save-note" })),
           status))));
 }

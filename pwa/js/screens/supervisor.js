@@ -23,6 +23,7 @@ import * as api from "../api.js";
 import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { showPushSettings } from "./push-settings.js";
+import { completeButton } from "./followups.js";
 
 const SEVERITY = { urgent: ["Urgent", "red", 0], high: ["High", "orange", 1], routine: ["Routine", "grey", 2] };
 const CACHE_ID = "supervisor-overview";
@@ -317,10 +318,5 @@ async function renderFollowUp(root, followUpId) {
         errors,
         h("div", { class: "hs-form-group" }, h("label", { class: "hs-label", for: note.id }, "Note"),
           h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."), note),
-        button("Mark as done", async () => {
-          if (!note.value.trim()) { errors.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }])); return; }
-          await setFields("follow_up", f.id, { note: note.value.trim(), status: "done", completed_at: new Date().toISOString() });
-          if (sync.now) sync.now();
-          rerender();
-        }, { "data-testid": "followup-complete" })) : null));
+        completeButton(f, note, errors)) : null));
 }
