@@ -56,12 +56,12 @@ def seed(store, n: int) -> str:
                                 ("sleep-place-day", "pram-or-carrycot")]:
                 records.insert(db, k, "checklist_response", {
                     "id": stable_id(visit, "safe-sleep", child, item), "agency_id": agency, "family_id": fid,
-                    "visit_id": visit, "checklist_id": "safe-sleep", "checklist_version": "1", "subject_id": child,
+                    "visit_id": visit, "checklist_id": "safe-sleep", "checklist_version": 1, "subject_id": child,
                     "item_id": item, "answer": value, "seen_or_told": "seen"})
             for item, value in [("child-seen", "yes"), ("seen-alone", "no"), ("spoken-to-alone", "no")]:
                 records.insert(db, k, "checklist_response", {
                     "id": stable_id(visit, "child-seen-alone", child, item), "agency_id": agency, "family_id": fid,
-                    "visit_id": visit, "checklist_id": "child-seen-alone", "checklist_version": "1",
+                    "visit_id": visit, "checklist_id": "child-seen-alone", "checklist_version": 1,
                     "subject_id": child, "item_id": item, "answer": value})
             records.insert(db, k, "observation", {"id": new_id(), "agency_id": agency, "family_id": fid,
                                                   "visit_id": visit, "about_person_id": child, "kind": "fact",

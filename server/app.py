@@ -42,7 +42,7 @@ from .security.throttle import Throttle
 from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
-from .sync_api.controller import SyncController
+from .sync_api.controller import HeldController, SyncController
 
 log = logging.getLogger("hearthside")
 
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         FamiliesController,
         ContentController,
         SyncController,
+        HeldController,
         FollowUpsController,
         FlagsController,
         SupervisorController,

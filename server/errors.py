@@ -20,6 +20,9 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from sync.policy import Refused
+from sync.values import Invalid
+
 log = logging.getLogger("hearthside.errors")
 _MEMBER = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
@@ -82,6 +85,10 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "Version does not match"
+
+
+class PreconditionRequired(DomainError):
+    status, slug, title = 428, "precondition-required", "If-Match is required"
 
 
 class PayloadTooLarge(DomainError):
@@ -159,6 +166,31 @@ def _http_error(_: Request, exc: HTTPException) -> Response:
     return problem_response(status, slug, title, exc.detail if exc.detail != title else "", None, exc.headers)
 
 
+# How the one write path's refusals read over HTTP: the decision is the merge's, the
+# status code is this table's.
+_REFUSALS: dict[str, type[DomainError]] = {
+    "invalid": InvalidInput, "forbidden": Forbidden, "frozen": Conflict, "conflict": Conflict,
+    "not-found": NotFound, "out-of-reach": NotFound,
+}
+
+
+def refusal_error(exc: Refused) -> DomainError:
+    cls = _REFUSALS.get(exc.kind, InvalidInput)
+    errors = [FieldError(f"body.{exc.field}", exc.reason)] if exc.field else []
+    if cls is NotFound:
+        return NotFound("No such record.")  # existence outside one's reach is itself information
+    return cls(exc.reason[:1].upper() + exc.reason[1:] + ".", errors=errors)
+
+
+def _refused(request: Request, exc: Refused) -> Response:
+    return _domain_error(request, refusal_error(exc))
+
+
+def _invalid_value(request: Request, exc: Invalid) -> Response:
+    return _domain_error(request, InvalidInput("Some fields are not valid.",
+                                               errors=[FieldError(f"body.{exc.field}", exc.reason)]))
+
+
 def _unexpected(_: Request, exc: Exception) -> Response:
     # Type and location only: the message could contain personal data from a record.
     log.error("unhandled %s", type(exc).__name__, exc_info=(type(exc), None, exc.__traceback__))
@@ -167,6 +199,8 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 
 exception_handlers = {
     DomainError: _domain_error,
+    Refused: _refused,
+    Invalid: _invalid_value,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _unexpected,
@@ -182,6 +216,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "PreconditionRequired",
     "RateLimited",
     "Unauthorized",
     "exception_handlers",

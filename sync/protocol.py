@@ -79,7 +79,10 @@ class PushRequest(msgspec.Struct, frozen=True):
     ops: Annotated[list[msgspec.Raw], msgspec.Meta(max_length=MAX_OPS)]
 
 
-Status = Literal["applied", "duplicate", "conflict", "rejected"]
+# held: kept on the server, not yet applied (the family is out of the writer's reach for
+# now, or the device was revoked and a supervisor reviews its upload). Not an error: the
+# phone keeps showing the entry as waiting, never as refused or synced.
+Status = Literal["applied", "duplicate", "conflict", "rejected", "held"]
 
 
 class OpResult(msgspec.Struct, omit_defaults=True):
@@ -93,6 +96,9 @@ class OpResult(msgspec.Struct, omit_defaults=True):
     # The field's value on the server after the op, sent only when it is not the op's own
     # value (a conflict whose provisional value is another's, a superseded status).
     value: Any = msgspec.UNSET
+    # On a duplicate: the status the op's first answer gave (or has now, for a held op
+    # since applied), so a phone that lost a reply learns what became of its edit.
+    first_status: Status | None = None
 
 
 class PushResponse(msgspec.Struct):

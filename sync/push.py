@@ -96,7 +96,7 @@ def push(
             errors=[FieldError("body.ops", f"client_seq {missing} is missing")],
             extra={"expected": last + 1},
         )
-    batch = Batch(db, keyring, writer_for(db, Actor(user_id=p.user_id, device_id=p.device_id), p))
+    batch = Batch(db, keyring, writer_for(db, Actor(user_id=p.user_id, device_id=p.device_id), p), revoked=revoked)
     batch.prefetch([item[1] for item in items])
     results = []
     for seq, op_id, op, error, raw in items:

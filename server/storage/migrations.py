@@ -561,3 +561,7 @@ CREATE TABLE key_rotations (
 ) STRICT;
 """
     )
+
+
+# Later migrations live beside this file; importing registers them, in order.
+from . import migrations_model  # noqa: E402,F401

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from sync import model
+
 from ..clock import now_iso
 from .crypto import Keyring, is_encrypted
 
@@ -39,114 +41,23 @@ class Entity:
         return f"{self.table}/{row_id}/{column}"
 
 
-ENTITIES: dict[str, Entity] = {
-    e.name: e
-    for e in [
-        Entity(
-            "family",
-            "families",
-            ("team_id", "family_name", "address", "postcode", "phone", "notes", "status"),
-            personal=frozenset({"family_name", "address", "postcode", "phone", "notes"}),
-        ),
-        Entity(
-            "person",
-            "persons",
-            (
-                "role", "given_name", "family_name", "date_of_birth", "expected_date", "sex", "nhs_number",
-                "ethnicity", "language", "interpreter_needed", "lives_in_household", "protection_plan",
-            ),
-            personal=frozenset(
-                {"given_name", "family_name", "date_of_birth", "expected_date", "nhs_number", "ethnicity", "language"}
-            ),
-            bool_fields=frozenset({"interpreter_needed", "lives_in_household", "protection_plan"}),
-        ),
-        Entity(
-            "relationship",
-            "relationships",
-            ("adult_id", "child_id", "relationship", "parental_responsibility"),
-            bool_fields=frozenset({"parental_responsibility"}),
-            immutable=frozenset({"adult_id", "child_id"}),
-        ),
-        Entity(
-            "allocation",
-            "allocations",
-            ("practitioner_id", "active"),
-            bool_fields=frozenset({"active"}),
-            immutable=frozenset({"practitioner_id"}),
-        ),
-        Entity(
-            "visit",
-            "visits",
-            (
-                "practitioner_id", "type", "status", "planned_for", "started_at", "completed_at", "signed_by",
-                "no_access", "present", "summary",
-            ),
-            personal=frozenset({"present", "summary"}),
-            json_fields=frozenset({"present"}),
-            bool_fields=frozenset({"no_access"}),
-            monotonic={"status": ("planned", "in-progress", "completed")},
-        ),
-        Entity(
-            "checklist_response",
-            "checklist_responses",
-            ("visit_id", "checklist_id", "checklist_version", "subject_id", "item_id", "answer", "note", "seen_or_told"),
-            personal=frozenset({"answer", "note"}),
-            json_fields=frozenset({"answer"}),
-            immutable=frozenset({"visit_id", "checklist_id", "checklist_version", "subject_id", "item_id"}),
-        ),
-        Entity(
-            "observation",
-            "observations",
-            ("visit_id", "about_person_id", "kind", "text", "supersedes_id", "recorded_by", "recorded_at", "device_id"),
-            personal=frozenset({"text"}),
-            insert_only=True,
-        ),
-        Entity(
-            "addendum",
-            "addenda",
-            ("visit_id", "text", "recorded_by", "recorded_at", "device_id"),
-            personal=frozenset({"text"}),
-            insert_only=True,
-        ),
-        Entity(
-            "follow_up",
-            "follow_ups",
-            ("visit_id", "rule_id", "subject_id", "assignee_id", "due_at", "text", "status", "note", "completed_at"),
-            personal=frozenset({"text", "note"}),
-            immutable=frozenset({"visit_id", "rule_id", "subject_id"}),
-            monotonic={"status": ("open", ("done", "cancelled"))},  # type: ignore[dict-item]
-        ),
-        Entity(
-            "flag",
-            "flags",
-            (
-                "visit_id", "rule_id", "subject_id", "severity", "reason", "answers", "status", "acknowledged_by",
-                "acknowledged_at", "decision", "rationale", "decided_by", "decided_at", "raised_by",
-            ),
-            personal=frozenset({"reason", "answers", "decision", "rationale"}),
-            json_fields=frozenset({"answers"}),
-            immutable=frozenset({"visit_id", "rule_id", "subject_id"}),
-            monotonic={"status": ("open", "acknowledged", "closed")},
-        ),
-        Entity(
-            "conflict",
-            "conflicts",
-            ("entity", "entity_id", "field", "candidates", "status", "resolution", "resolved_by", "resolved_at"),
-            personal=frozenset({"candidates", "resolution"}),
-            json_fields=frozenset({"candidates", "resolution"}),
-            immutable=frozenset({"entity", "entity_id", "field"}),
-            monotonic={"status": ("open", "resolved")},
-        ),
-    ]
-}
+def _from_model(e: model.Entity) -> Entity:
+    return Entity(
+        name=e.name,
+        table=e.table,
+        fields=e.names,
+        personal=frozenset(f.name for f in e.fields if f.personal),
+        json_fields=frozenset(f.name for f in e.fields if f.type == "json"),
+        bool_fields=frozenset(f.name for f in e.fields if f.type == "bool"),
+        immutable=frozenset(f.name for f in e.fields if f.immutable),
+        insert_only=e.insert_only,
+        monotonic={f.name: f.order for f in e.fields if f.order is not None},
+    )
 
 
-def rank(order: tuple, value: Any) -> int:
-    """Position of ``value`` in a monotonic order; a tuple groups equal-rank end states."""
-    for i, step in enumerate(order):
-        if value == step or (isinstance(step, tuple) and value in step):
-            return i
-    raise ValueError(f"{value!r} is not a known state")
+# The storage view of the one model (``sync.model``): which columns to encrypt and decode.
+ENTITIES: dict[str, Entity] = {name: _from_model(e) for name, e in model.ENTITIES.items()}
+rank = model.rank
 
 
 @dataclass(frozen=True)
@@ -231,6 +142,15 @@ def decode_changes(keyring: Keyring, entry: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _derived(keyring: Keyring, entity: Entity, data: dict[str, Any]) -> dict[str, Any]:
+    """Columns kept from others for lookups: the NHS number's blind index (the number
+    itself is encrypted), maintained on every path that writes it."""
+    if entity.name == "person" and "nhs_number" in data:
+        number = data["nhs_number"]
+        return {"nhs_number_index": keyring.blind_index("nhs", number) if number else None}
+    return {}
+
+
 def _meta(version: int, actor: Actor, at: str) -> dict[str, Any]:
     return {"v": version, "hlc": actor.hlc, "by": actor.user_id or actor.client_id, "dev": actor.device_id, "at": at}
 
@@ -265,6 +185,7 @@ def insert(
         "created_at": at,
         "updated_at": at,
     }
+    row.update(_derived(keyring, entity, data))
     # Plain SQL: sqlite-utils' insert introspects the table on every call, which was half
     # the cost of a sync push.
     db.execute(f"INSERT INTO {entity.table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
@@ -304,6 +225,7 @@ def update(
     for k in real:
         meta[k] = _meta(version, actor, at)
     cols = {k: encode_value(keyring, entity, row_id, k, v) for k, v in real.items()}
+    cols.update(_derived(keyring, entity, real))
     cols.update(version=version, field_meta=json.dumps(meta, separators=(",", ":")), updated_at=at)
     assignments = ", ".join(f"{c} = ?" for c in cols)
     db.execute(f"UPDATE {entity.table} SET {assignments} WHERE id = ?", [*cols.values(), row_id])

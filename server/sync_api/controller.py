@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
+from sync import held as held_mod
 from sync import pull as pull_mod
 from sync import push as push_mod
-from sync.protocol import PullResponse, PushResponse, QuarantineRead
+from sync.held import HeldRead
+from sync.protocol import OpResult, PullResponse, PushResponse, QuarantineRead
 
 from .. import audit
 from ..access import Principal, require_role
@@ -84,6 +86,45 @@ class SyncController(Controller):
                 [principal.agency_id, limit],
             ))
             return [_quarantine_read(store, r) for r in rows]
+
+
+class HeldController(Controller):
+    """Ops kept on the server, not yet applied: a revoked phone's upload waiting for review,
+    and ops held while a family was out of their writer's reach."""
+
+    path = "/api/v1/sync/held"
+    tags = ["sync"]
+
+    @get("/", sync_to_thread=True)
+    def list_held(
+        self, store: Database, principal: Principal,
+        status: Literal["held", "applied", "declined", "all"] = "held",
+        limit: int = Parameter(ge=1, le=1000, default=200),
+    ) -> list[HeldRead]:
+        """Held ops of your team's workers (supervisors) or your agency's (admins)."""
+        require_role(principal, "supervisor", "admin")
+        with store.read() as db:
+            return held_mod.list_held(db, store.keyring, principal, status, limit)
+
+    @post("/{held_id:str}/accept", status_code=200, sync_to_thread=True)
+    def accept_held(self, held_id: str, store: Database, principal: Principal) -> OpResult:
+        """Apply a held op as its writer made it, through the same merge as any other."""
+        require_role(principal, "supervisor", "admin")
+        with _WRITE_LOCK, store.write() as db:
+            result = held_mod.decide(db, store.keyring, principal, held_id, accept=True)
+            audit.record(db, "held-op-accepted", entity="sync_held", entity_id=held_id, purpose="review upload",
+                         **audit.by(principal))
+            return result
+
+    @post("/{held_id:str}/decline", status_code=200, sync_to_thread=True)
+    def decline_held(self, held_id: str, store: Database, principal: Principal) -> OpResult:
+        """Keep a held op on file without applying it."""
+        require_role(principal, "supervisor", "admin")
+        with _WRITE_LOCK, store.write() as db:
+            result = held_mod.decide(db, store.keyring, principal, held_id, accept=False)
+            audit.record(db, "held-op-declined", entity="sync_held", entity_id=held_id, purpose="review upload",
+                         **audit.by(principal))
+            return result
 
 
 def _quarantine_read(store: Database, row: dict[str, Any]) -> QuarantineRead:

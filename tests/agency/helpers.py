@@ -57,7 +57,7 @@ def visit(store, world, key: str = "own", *, sign: bool = True, practitioner: st
         def answer(checklist, subject, item, value, note=None, seen=None):
             records.insert(db, k, "checklist_response", {
                 "id": stable_id(ids["visit"], checklist, subject, item), "agency_id": agency, "family_id": fid,
-                "visit_id": ids["visit"], "checklist_id": checklist, "checklist_version": "1",
+                "visit_id": ids["visit"], "checklist_id": checklist, "checklist_version": 1,
                 "subject_id": subject, "item_id": item, "answer": value, "note": note, "seen_or_told": seen}, actor)
 
         answer("safe-sleep", child, "sleep-place-night", "adult-bed", "Said baby was in with mum.", "told")

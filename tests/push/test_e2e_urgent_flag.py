@@ -104,7 +104,7 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
             for (const [item, answer] of answers) {
               const id = await model.responseId(visit, 'child-seen-alone', baby, item);
               await model.create('checklist_response', { family_id: family, visit_id: visit,
-                checklist_id: 'child-seen-alone', checklist_version: '1', subject_id: baby, item_id: item,
+                checklist_id: 'child-seen-alone', checklist_version: 1, subject_id: baby, item_id: item,
                 answer }, { id });
             }
             const me = model.me();

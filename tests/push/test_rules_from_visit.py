@@ -30,7 +30,7 @@ def _completed_visit(store, world, completed_at: str, reason: str = "prevented")
                              ("not-alone-reason", reason)):
             records.insert(db, store.keyring, "checklist_response", {
                 **base, "id": stable_id(visit_id, "child-seen-alone", child, item), "visit_id": visit_id,
-                "checklist_id": "child-seen-alone", "checklist_version": "1", "subject_id": child,
+                "checklist_id": "child-seen-alone", "checklist_version": 1, "subject_id": child,
                 "item_id": item, "answer": answer})
     return visit_id
 

@@ -19,7 +19,7 @@ from tests.sync.device import DeviceModel
 
 DEVICES = 4
 OPS_PER_DEVICE = 400
-FIELDS = ["language", "ethnicity", "sex", "family_name"]  # one field per phone: no conflicts by design
+FIELDS = ["language", "ethnicity", "given_name", "family_name"]  # one field per phone: no conflicts by design
 
 
 def _family_and_person(server: LiveServer, headers: dict[str, str]) -> tuple[str, str]:
