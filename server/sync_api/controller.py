@@ -78,12 +78,14 @@ class SyncController(Controller):
     def list_quarantine(
         self, store: Database, principal: Principal, limit: int = Parameter(ge=1, le=1000, default=200)
     ) -> list[QuarantineRead]:
-        """Rejected ops of your agency, newest first (admins only)."""
-        require_role(principal, "admin")
+        """Refused ops, newest first: a supervisor sees their team's workers', an admin their
+        agency's. (Each phone shows its own refused entries where they were made.)"""
+        require_role(principal, "supervisor", "admin")
+        cond, params = held_mod.scope_condition(principal)
         with store.read() as db:
             rows = list(db.query(
-                "SELECT * FROM sync_quarantine WHERE agency_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ?",
-                [principal.agency_id, limit],
+                f"SELECT h.* FROM sync_quarantine h WHERE {cond} ORDER BY h.received_at DESC, h.rowid DESC LIMIT ?",
+                [*params, limit],
             ))
             return [_quarantine_read(store, r) for r in rows]
 
