@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
+from sync import model as _model
+
 # Ids are kebab-case so that they read well in URLs, records and golden cases, and never
 # need quoting in YAML. They are stable: responses and history refer to them for years.
 Id = Annotated[
@@ -46,13 +48,15 @@ AnswerType = Literal[
     "child-words",  # the child's own words, verbatim
     "seen-told",  # seen / told
 ]
-ObservationKind = Literal["fact", "professional-judgement", "child-words", "parent-view", "analysis"]
-OBSERVATION_KINDS: tuple[str, ...] = ("fact", "professional-judgement", "child-words", "parent-view", "analysis")
-Severity = Literal["urgent", "high", "routine"]
-Evidence = Literal["seen", "told"]
+# The synced model's vocabularies (sync.model), not a copy: content names the same values.
+OBSERVATION_KINDS: tuple[str, ...] = _model.ENTITIES["observation"].field("kind").values  # type: ignore[union-attr]
+ObservationKind = Literal[OBSERVATION_KINDS]  # type: ignore[valid-type]
+Severity = Literal[_model.ENTITIES["flag"].field("severity").values]  # type: ignore[union-attr,valid-type]
+SEEN_TOLD_VALUES: tuple[str, ...] = _model.ENTITIES["checklist_response"].field("seen_or_told").values  # type: ignore[union-attr]
+Evidence = Literal[SEEN_TOLD_VALUES]  # type: ignore[valid-type]
+VISIT_TYPES: tuple[str, ...] = _model.ENTITIES["visit"].field("type").values  # type: ignore[union-attr]
 
 YES_NO_VALUES: tuple[str, ...] = ("yes", "no", "not-known")
-SEEN_TOLD_VALUES: tuple[str, ...] = ("seen", "told")
 CHOICE_TYPES: frozenset[str] = frozenset({"yes-no", "single-choice", "multi-choice", "seen-told"})
 
 
@@ -324,9 +328,8 @@ class Settings(_Base, kw_only=True):
         ]
     )
     assignees: list[Id] = msgspec.field(default_factory=lambda: ["practitioner", "supervisor"])
-    visit_types: list[Id] = msgspec.field(
-        default_factory=lambda: ["antenatal", "new-birth", "six-to-eight-week", "targeted", "child-protection", "no-access"]
-    )
+    # Which of the model's visit types this agency uses (sync.model is the vocabulary).
+    visit_types: list[Literal[VISIT_TYPES]] = msgspec.field(default_factory=lambda: list(VISIT_TYPES))  # type: ignore[valid-type]
 
 
 class Phrase(_Base, kw_only=True):

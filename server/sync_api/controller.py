@@ -17,6 +17,7 @@ from sync.held import HeldRead
 from sync.protocol import OpResult, PullResponse, PushResponse, QuarantineRead
 
 from .. import audit
+from .attention import AttentionRead, list_attention
 from ..access import Principal, require_role
 from ..storage.db import Database
 
@@ -73,6 +74,19 @@ class SyncController(Controller):
                 audit.record(db, "sync-pull", purpose="sync", detail={"changes": len(answer.changes)},
                              **audit.by(principal))
         return answer
+
+    @get("/attention", sync_to_thread=True)
+    def list_attention(
+        self, store: Database, principal: Principal, limit: int = Parameter(ge=1, le=1000, default=200)
+    ) -> list[AttentionRead]:
+        """Entries kept that need a person to look at them (their visit or person was
+        deleted meanwhile, or they were recorded while the family was out of reach): your
+        own, your team's (supervisors) or your agency's (admins)."""
+        with store.write() as db:  # a write: reading records is audited
+            out = list_attention(db, store.keyring, principal, limit)
+            audit.record(db, "attention-listed", purpose="review kept entries", detail={"count": len(out)},
+                         **audit.by(principal))
+            return out
 
     @get("/quarantine", sync_to_thread=True)
     def list_quarantine(
