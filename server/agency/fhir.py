@@ -21,6 +21,8 @@ import json
 import re
 from typing import Any, Iterable
 
+from sync import model
+
 from ..clock import now_iso
 from ..ids import stable_id
 
@@ -38,16 +40,8 @@ ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ADULT_ROLES = {"mother", "father", "male-carer", "partner", "other-adult"}
 CHILD_ROLES = {"child", "unborn"}
 _ROLE_V3 = {"mother": ("MTH", "mother"), "father": ("FTH", "father"), "partner": ("SIGOTHR", "significant other")}
-_ROLE_TEXT = {"mother": "Mother", "father": "Father", "male-carer": "Male carer", "partner": "Partner",
-              "other-adult": "Other significant adult"}
-OBSERVATION_KINDS = {
-    "fact": "Fact",
-    "judgement": "Professional judgement",
-    "professional-judgement": "Professional judgement",
-    "child-words": "Child's own words (verbatim)",
-    "parent-view": "Parent's view",
-    "analysis": "Analysis",
-}
+_ROLE_TEXT = {c.value: c.label for c in model.PERSON_ROLES}
+OBSERVATION_KINDS = {c.value: c.label for c in model.OBSERVATION_KINDS}
 _TASK_STATUS = {"open": "requested", "done": "completed", "cancelled": "cancelled"}
 _QUESTION_TYPE = {"yes-no": "choice", "single-choice": "choice", "multi-choice": "choice", "grade": "choice",
                   "seen-told": "choice", "free-text": "text", "child-words": "text"}
