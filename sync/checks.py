@@ -140,8 +140,8 @@ class Checks:
             values = {k: v for k, v in values.items() if not (entity.field(k) and entity.field(k).server_owned)}
         if entity.insert_only and w.role != "system":
             values.update(recorded_by=w.who, device_id=w.actor.device_id, recorded_at=self.recorded_at(op_hlc))
-        if entity.owner and w.role == "practitioner":
-            values.setdefault(entity.owner, w.who)
+        if entity.owner and w.role == "practitioner" and values.get(entity.owner) is None:
+            values[entity.owner] = w.who  # sent empty or not at all: a practitioner's own record
         for f in entity.fields:
             if f.default is not None:
                 values.setdefault(f.name, f.default)

@@ -257,7 +257,10 @@ class Batch(Checks, FieldMerge):
         for f in entity.fields:
             if f.required and values.get(f.name) is None:
                 raise Refused(f"{f.name} is required", "invalid", f.name)
-        attention = self.check_refs(entity, values, op.family_id) or attention
+        # Recorded out of reach comes first: the visit it names may be held with it (not
+        # deleted), and is applied when access returns.
+        ref_attention = self.check_refs(entity, values, op.family_id)
+        attention = attention or ref_attention
         if entity.frozen_with_visit and values.get("visit_id"):
             visit = records.get(self.db, self.keyring, "visit", values["visit_id"])
             if visit is not None and policy.frozen(ENTITIES["visit"], visit):

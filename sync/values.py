@@ -63,8 +63,10 @@ def check(entity: Entity, name: str, value: Any) -> Any:
     if f is None:
         raise Invalid(name, "is not a field of " + entity.name)
     if value is None:
-        if f.required:
-            raise Invalid(name, "is required")
+        # A field with a default is never empty (its column is NOT NULL): null is refused
+        # here, naming the field, not by the database as a record that "could not be stored".
+        if f.required or f.default is not None:
+            raise Invalid(name, "must be true or false" if f.type == "bool" else "is required")
         if f.order is not None:
             raise Invalid(name, "is not a known state")
         return None

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from sync import model
+from sync.values import same
 
 from ..clock import now_iso
 from .crypto import Keyring, is_encrypted
@@ -216,7 +217,9 @@ def update(
         raise KeyError(f"unknown fields for {entity_name}: {sorted(bad)}")
     if entity.insert_only:
         raise ValueError(f"{entity_name} records are append-only")
-    real = {k: v for k, v in changes.items() if current.get(k) != v}
+    # Compared exactly: 1, true and 1.0 are different answers (``==`` calls them equal,
+    # which dropped a change the merge had accepted and left phones differing for good).
+    real = {k: v for k, v in changes.items() if not same(current.get(k), v)}
     if not real:
         return int(current["version"])
     at = now_iso()
