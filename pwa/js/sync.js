@@ -428,12 +428,19 @@ async function settleConflictEntries() {
   for (const c of held) {
     if (c.status === 'resolved' && c.confirmed_status === 'open' && !resolving.has(c.id)) {
       records.push({ store: 'conflicts', id: c.id, fid: c.family_id || null, obj: { ...c, status: 'open' } });
+      // The field showed our decision: it shows the provisional value again, as the server does.
+      const store = ENTITY_STORE[c.entity];
+      const target = store && !pendingFields(c.entity_id).has(c.field) ? await vault.get(store, c.entity_id) : null;
+      if (target && !target.deleted && 'provisional' in c) {
+        records.push({ store, id: target.id, fid: target.family_id || null, obj: { ...target, [c.field]: c.provisional } });
+      }
     }
   }
   const open = new Set(held.filter((c) => !c.deleted && (c.status === 'open' || records.some((r) => r.id === c.id))).map((c) => c.id));
+  const changed = records.map((r) => r.id);
   const dropped = [...outbox.values()].filter((e) => e.status === 'conflict' && e.conflict_id && !open.has(e.conflict_id)).map((e) => e.id);
   if (records.length || dropped.length) await commit({ records, dropped });
-  if (records.length) emitChange('conflict', records.map((r) => r.id));
+  if (records.length) emitChange('*', changed);
 }
 
 /**
