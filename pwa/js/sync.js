@@ -458,7 +458,8 @@ async function resync() {
     const records = []; const removes = [];
     for (const store of new Set(Object.values(ENTITY_STORE))) {
       for (const rec of await vault.all(store)) {
-        if (keep.has(rec.id)) records.push({ store, id: rec.id, fid: rec.family_id || null, obj: { ...rec, version: 0, field_versions: {} } });
+        const fid = rec.family_id || (store === 'families' ? rec.id : null);
+        if (keep.has(rec.id)) records.push({ store, id: rec.id, fid, obj: { ...rec, version: 0, field_versions: {} } });
         else removes.push({ store, id: rec.id });
       }
     }
