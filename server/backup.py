@@ -7,7 +7,9 @@ so it must be kept with (a copy of) the keyring that has the key ids the manifes
 separately, since together they are the data in clear.
 
 ``restore`` checks the manifest's checksum and integrity, and refuses to overwrite an
-existing database unless forced.
+existing database unless forced. The restored database gets a new change-log epoch: the
+log was rewound to the backup's end, so a phone's (or an agency's) cursor from before the
+restore names positions that now mean other changes, and it must be told to resynchronise.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +111,18 @@ def read_manifest(backup_path: Path) -> dict[str, Any]:
     return json.loads(manifest_path.read_text())
 
 
+def new_log_epoch(conn: sqlite3.Connection) -> str | None:
+    """Give a restored database's change log a new identity. A backup from before the log
+    had one gets one from its migration when the server starts, new all the same."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_meta'").fetchone():
+        return None
+    epoch = str(uuid.uuid4())
+    with conn:
+        conn.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [epoch])
+    return epoch
+
+
 def restore(backup_path: Path, data_dir: Path, *, force: bool = False) -> dict[str, Any]:
     """Put a backup in place as ``data_dir``'s database. Refuses to replace an existing
     database without ``force`` (stop the server first either way)."""
@@ -124,6 +139,8 @@ def restore(backup_path: Path, data_dir: Path, *, force: bool = False) -> dict[s
     conn = sqlite3.connect(tmp)
     try:
         ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok == "ok":
+            manifest = {**manifest, "log_epoch": new_log_epoch(conn)}
     finally:
         conn.close()
     if ok != "ok":

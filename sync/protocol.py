@@ -161,22 +161,38 @@ class WipeInstruction(msgspec.Struct, tag_field="type", tag="wipe"):
     pass
 
 
-Instruction = PurgeInstruction | BackfillInstruction | UploadInstruction | WipeInstruction
+class ResyncInstruction(msgspec.Struct, tag_field="type", tag="resync"):
+    """The cursor belongs to another change log (the database was restored from a backup)
+    or lies beyond this one's end: drop the cursor and what the server confirmed, keep the
+    outbox, and pull again from 0."""
 
 
-class PullResponse(msgspec.Struct):
+Instruction = PurgeInstruction | BackfillInstruction | UploadInstruction | WipeInstruction | ResyncInstruction
+
+
+class PullResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     changes: list[Change]
     next_cursor: int
     has_more: bool
-    conflicts: list[ConflictRead]
+    # Open conflicts now come as ``conflict`` changes like any other record. The complete
+    # list is still sent, on the last page of a pull, to phones that do not send ``epoch``
+    # (apps from before conflicts came as changes replace their list with it); otherwise
+    # it is left out, never sent empty, so such a phone never clears its list by mistake.
+    conflicts: list[ConflictRead] | None = None
     instructions: list[Instruction]
     server_hlc: str
+    # The change log's identity (a new one after a restore): send it back with the cursor.
+    epoch: str = ""
 
     @property
     def wipes(self) -> bool:
         """A revoked device that the server holds everything from is told to wipe, with
         nothing else in the answer (one response shape, so clients decode one thing)."""
         return any(isinstance(i, WipeInstruction) for i in self.instructions)
+
+    @property
+    def resyncs(self) -> bool:
+        return any(isinstance(i, ResyncInstruction) for i in self.instructions)
 
 
 class QuarantineRead(msgspec.Struct):

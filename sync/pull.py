@@ -1,11 +1,19 @@
-"""Pull: the change log after a cursor, filtered to what the user may see now, plus the
-open conflicts of their families and the caseload instructions (purge / backfill / wipe).
+"""Pull: the change log after a cursor, filtered to what the user may see now, with the
+caseload instructions (purge / backfill / wipe / resync).
 
 The cursor is ``change_log.seq``, assigned inside the write transaction; SQLite has one
 writer at a time, so a reader never sees a later seq committed before an earlier one and
 paging by it cannot skip a change. Caseload instructions are worked out from the log too
 (allocation and family changes in the page's seq range), not from per-device state: a
 page fetched twice, or a reply lost on the way, gives the same instructions again.
+
+A cursor only means something in the log it was taken from. The log has an identity
+(``sync_meta.log_epoch``, replaced by a restore from backup); a phone sends it back with
+its cursor, and one whose epoch is not this log's, or whose cursor lies beyond the log's
+end, is told to resynchronise instead of silently missing what the restore rewound.
+
+Conflicts are records (entity ``conflict``) written through the record layer, so they
+come as changes like any other, with the provisional value beside the candidates.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from .protocol import (
     Instruction,
     PullResponse,
     PurgeInstruction,
+    ResyncInstruction,
     UploadInstruction,
     WipeInstruction,
 )
@@ -35,6 +44,24 @@ from .push import last_client_seq
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
+
+
+def log_epoch(db: sqlite_utils.Database) -> str:
+    """The change log's identity ("" on a database from before it had one)."""
+    row = db.conn.execute("SELECT value FROM sync_meta WHERE key = 'log_epoch'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def high_seq(db: sqlite_utils.Database) -> int:
+    return int(db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM change_log").fetchone()[0])
+
+
+def stale(db: sqlite_utils.Database, cursor: int, epoch: str | None) -> bool:
+    """A cursor from another log (its epoch differs) or beyond this one's end. Cursor 0
+    is never stale: it asks for everything. Without an epoch only the end can be checked."""
+    if cursor <= 0:
+        return False
+    return bool(epoch and epoch != log_epoch(db)) or cursor > high_seq(db)
 
 
 def pull(
@@ -46,10 +73,16 @@ def pull(
     *,
     holding_seq: int | None = None,
     revoked: bool = False,
+    epoch: str | None = None,
 ) -> PullResponse:
     """Answer one pull inside the caller's read transaction."""
     if revoked:
         return revoked_answer(db, p, cursor, holding_seq)
+    if stale(db, cursor, epoch):
+        # has_more with next_cursor 0: an app that does not know the instruction still
+        # starts again from the beginning rather than waiting past changes it never saw.
+        return PullResponse(changes=[], next_cursor=0, has_more=True, instructions=[ResyncInstruction()],
+                            server_hlc=server_clock.now(), epoch=log_epoch(db))
     limit = max(1, min(limit, MAX_LIMIT))
     cond, params = family_condition(p, "family_id")
     rows = list(db.query(
@@ -59,23 +92,23 @@ def pull(
     ))
     has_more = len(rows) > limit
     rows = rows[:limit]
-    if has_more:
-        next_cursor = int(rows[-1]["seq"])
-    else:
-        high = next(db.query("SELECT COALESCE(MAX(seq), 0) AS high FROM change_log"))["high"]
-        next_cursor = max(cursor, int(high))
+    next_cursor = int(rows[-1]["seq"]) if has_more else max(cursor, high_seq(db))
     changes = [_change(keyring, r) for r in rows]
     instructions: list[Instruction] = []
     if cursor > 0 and next_cursor > cursor:
         instructions, backfill = caseload_changes(db, keyring, p, cursor, next_cursor)
         changes.extend(backfill)
+    # An app that sends no epoch predates conflicts as changes: it replaces its list with
+    # this one (and forgets its own ops' conflicts that closed), so it gets it once a pull.
+    legacy = not epoch and not has_more
     return PullResponse(
         changes=changes,
         next_cursor=next_cursor,
         has_more=has_more,
-        conflicts=open_conflicts(db, keyring, p),
+        conflicts=open_conflicts(db, keyring, p) if legacy else None,
         instructions=instructions,
         server_hlc=server_clock.now(),
+        epoch=log_epoch(db),
     )
 
 
@@ -87,16 +120,36 @@ def revoked_answer(db: sqlite_utils.Database, p: Principal, cursor: int, holding
         instruction: Instruction = WipeInstruction()
     else:
         instruction = UploadInstruction(last_client_seq=received)
-    return PullResponse(changes=[], next_cursor=cursor, has_more=False, conflicts=[],
-                        instructions=[instruction], server_hlc=server_clock.now())
+    return PullResponse(changes=[], next_cursor=cursor, has_more=False, instructions=[instruction],
+                        server_hlc=server_clock.now(), epoch=log_epoch(db))
 
 
 def _change(keyring: Keyring, row: dict[str, Any]) -> Change:
     values = records.decode_changes(keyring, row) if row["op"] != "delete" else {}
     values.pop("family_id", None)
     version = int(row["version"])
+    if row["entity"] == "conflict":
+        values = conflict_values(values)
     return Change(seq=int(row["seq"]), entity=row["entity"], entity_id=row["entity_id"], family_id=row["family_id"],
                   version=version, op=row["op"], values=values, field_versions={k: version for k in values})
+
+
+def _candidates(raw: Any) -> list[Candidate]:
+    return [Candidate(**{k: v for k, v in c.items() if k in Candidate.__struct_fields__}) for c in raw or []]
+
+
+def _provisional(candidates: list[Candidate]) -> Any:
+    """What the field shows until a person decides: the newest candidate by HLC."""
+    return max(candidates, key=lambda x: x.hlc or "").value if candidates else None
+
+
+def conflict_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A conflict's changed fields as a phone reads them: candidates in the shape of
+    ``ConflictRead`` and, whenever they change, the provisional value beside them."""
+    if "candidates" not in values:
+        return values
+    candidates = _candidates(values["candidates"])
+    return {**values, "candidates": candidates, "provisional": _provisional(candidates)}
 
 
 def _visible(db: sqlite_utils.Database, p: Principal, family_id: str) -> bool:
@@ -149,10 +202,14 @@ def snapshot(db: sqlite_utils.Database, keyring: Keyring, family_id: str, seq: i
         where = "id = ?" if entity.name == "family" else "family_id = ?"
         for row in records.find(db, keyring, entity.name, where, [family_id], order_by="created_at, id"):
             meta = row["field_meta"]
+            values = {f: row.get(f) for f in entity.fields}
+            versions = {f: int((meta.get(f) or {}).get("v", 0)) for f in entity.fields}
+            if entity.name == "conflict":
+                values = conflict_values(values)
+                versions["provisional"] = versions["candidates"]
             out.append(Change(
                 seq=seq, entity=entity.name, entity_id=row["id"], family_id=family_id, version=int(row["version"]),
-                op="insert", values={f: row.get(f) for f in entity.fields},
-                field_versions={f: int((meta.get(f) or {}).get("v", 0)) for f in entity.fields}, backfill=True,
+                op="insert", values=values, field_versions=versions, backfill=True,
             ))
     return out
 
@@ -162,10 +219,8 @@ def open_conflicts(db: sqlite_utils.Database, keyring: Keyring, p: Principal) ->
     out = []
     for c in records.find(db, keyring, "conflict", f"status = 'open' AND agency_id = ? AND {cond}",
                           [p.agency_id, *params], order_by="created_at, id"):
-        candidates = [Candidate(**{k: v for k, v in cand.items() if k in Candidate.__struct_fields__})
-                      for cand in c["candidates"] or []]
-        provisional = max(candidates, key=lambda x: x.hlc or "").value if candidates else None
+        candidates = _candidates(c["candidates"])
         out.append(ConflictRead(id=c["id"], family_id=c["family_id"], entity=c["entity"], entity_id=c["entity_id"],
-                                field=c["field"], status=c["status"], provisional=provisional,
+                                field=c["field"], status=c["status"], provisional=_provisional(candidates),
                                 candidates=candidates, version=int(c["version"])))
     return out

@@ -365,6 +365,7 @@ async function applyChanges(changes) {
   ));
   const current = new Map();
   await Promise.all(rows.map(async ([k, row]) => { current.set(`${k.store}/${k.id}`, row ? await vault.unseal(k.store, row) : null); }));
+  const resolving = pendingResolves();
   for (const c of changes) {
     const store = ENTITY_STORE[c.entity];
     if (!store) continue;
@@ -377,6 +378,15 @@ async function applyChanges(changes) {
     } else {
       const mine = pendingFields(c.entity_id);
       const fv = c.field_versions || {};
+      if (c.entity === 'conflict') {
+        // Our own decision, not yet confirmed, stays shown as made; what the server holds
+        // is kept beside it, so a decision it refused puts the conflict back in the list.
+        if (resolving.has(c.entity_id)) { mine.add('status'); mine.add('resolution'); }
+        const sv = fv.status ?? c.version ?? 0;
+        if (c.values && 'status' in c.values && sv >= (rec.confirmed_status_v || 0)) {
+          rec.confirmed_status = c.values.status; rec.confirmed_status_v = sv;
+        }
+      }
       for (const [f, v] of Object.entries(c.values || {})) {
         const incoming = fv[f] ?? c.version ?? 0;
         if (mine.has(f)) continue;
@@ -399,40 +409,84 @@ async function applyChanges(changes) {
   return records;
 }
 
-async function applyConflicts(list) {
-  const existing = await vault.all('conflicts');
-  const resolving = new Set([...outbox.values()].filter((e) => e.op.type === 'resolve' && (e.status === 'waiting' || e.status === 'sent')).map((e) => e.op.conflict_id));
-  const openIds = new Set(list.map((c) => c.id));
-  const records = []; const removes = [];
-  for (const c of existing) {
-    if (c.status === 'open' && !openIds.has(c.id)) removes.push({ store: 'conflicts', id: c.id });
-  }
-  // Our ops that ended in a conflict stay listed until the conflict is no longer open.
-  const dropped = [...outbox.values()]
-    .filter((e) => e.status === 'conflict' && e.conflict_id && !openIds.has(e.conflict_id)).map((e) => e.id);
-  for (const c of list) {
-    const prev = existing.find((x) => x.id === c.id) || {};
-    const rec = { ...prev, ...c, id: c.id, family_id: c.family_id || prev.family_id || null, version: prev.version || 0, field_versions: prev.field_versions || {}, deleted: false };
-    if (resolving.has(c.id)) { rec.status = 'resolved'; rec.resolution = prev.resolution; }
-    records.push({ store: 'conflicts', id: c.id, fid: rec.family_id, obj: rec });
-  }
-  return { records, removes, dropped };
+function pendingResolves() {
+  return new Set([...outbox.values()]
+    .filter((e) => e.op.type === 'resolve' && (e.status === 'waiting' || e.status === 'sent')).map((e) => e.op.conflict_id));
 }
 
-function fetchPage(cursor, holding) {
-  return api.get(`/api/v1/sync/pull?cursor=${cursor}&limit=${PULL_LIMIT}&holding_seq=${holding}`);
+/**
+ * Open conflicts are records like any other (entity `conflict`, arriving as changes, so a
+ * conflict resolved anywhere comes back `resolved` and leaves the list). After a whole
+ * pull: a decision of ours the server did not take (no longer waiting, the server still
+ * has the conflict open) is undone on the phone, and our ops that ended in a conflict stay
+ * listed only while that conflict is open.
+ */
+async function settleConflictEntries() {
+  const held = await vault.all('conflicts');
+  const resolving = pendingResolves();
+  const records = [];
+  for (const c of held) {
+    if (c.status === 'resolved' && c.confirmed_status === 'open' && !resolving.has(c.id)) {
+      records.push({ store: 'conflicts', id: c.id, fid: c.family_id || null, obj: { ...c, status: 'open' } });
+      // The field showed our decision: it shows the provisional value again, as the server does.
+      const store = ENTITY_STORE[c.entity];
+      const target = store && !pendingFields(c.entity_id).has(c.field) ? await vault.get(store, c.entity_id) : null;
+      if (target && !target.deleted && 'provisional' in c) {
+        records.push({ store, id: target.id, fid: target.family_id || null, obj: { ...target, [c.field]: c.provisional } });
+      }
+    }
+  }
+  const open = new Set(held.filter((c) => !c.deleted && (c.status === 'open' || records.some((r) => r.id === c.id))).map((c) => c.id));
+  const changed = records.map((r) => r.id);
+  const dropped = [...outbox.values()].filter((e) => e.status === 'conflict' && e.conflict_id && !open.has(e.conflict_id)).map((e) => e.id);
+  if (records.length || dropped.length) await commit({ records, dropped });
+  if (records.length) emitChange('*', changed);
+}
+
+/**
+ * The server's change log is not the one our cursor came from (it was restored from a
+ * backup): forget everything it confirmed and pull from 0. The outbox stays, and so do
+ * the records it has edits for (their versions forgotten, so the server's values apply to
+ * every field we have not changed): nothing waiting to be sent is lost.
+ */
+async function resync() {
+  await exclusive(async () => {
+    const keep = new Set();
+    for (const e of outbox.values()) {
+      if (e.status === 'waiting' || e.status === 'sent') keep.add(e.op.entity_id || e.op.conflict_id);
+    }
+    const records = []; const removes = [];
+    for (const store of new Set(Object.values(ENTITY_STORE))) {
+      for (const rec of await vault.all(store)) {
+        const fid = rec.family_id || (store === 'families' ? rec.id : null);
+        if (keep.has(rec.id)) records.push({ store, id: rec.id, fid, obj: { ...rec, version: 0, field_versions: {} } });
+        else removes.push({ store, id: rec.id });
+      }
+    }
+    meta.cursor = 0;
+    meta.epoch = null;
+    await commit({ records, removes });
+  });
+  emitChange('*', null);
+}
+
+function fetchPage(cursor, holding, epoch) {
+  const known = cursor > 0 && epoch ? `&epoch=${encodeURIComponent(epoch)}` : '';
+  return api.get(`/api/v1/sync/pull?cursor=${cursor}&limit=${PULL_LIMIT}&holding_seq=${holding}${known}`);
 }
 
 async function pullAll() {
   let pages = 0;
+  let resyncs = 0;
   // The next page, asked for while this one is applied: the network and the server work
   // while the phone decrypts, merges and stores. Used only if nothing moved meanwhile
   // (holding_seq decides a revoked phone's wipe, so it must be current).
   let ahead = null;
   for (;;) {
     const holding = meta.client_seq;
-    const usable = ahead && ahead.cursor === meta.cursor && ahead.holding === holding;
-    const page = await (usable ? ahead.promise : fetchPage(meta.cursor, holding));
+    const epoch = meta.epoch || null;
+    const usable = ahead && ahead.cursor === meta.cursor && ahead.holding === holding && ahead.epoch === epoch;
+    const page = await (usable ? ahead.promise : fetchPage(meta.cursor, holding, epoch));
     ahead = null;
     const instructions = page.instructions || [];
     if (instructions.some((i) => i.type === 'wipe')) {
@@ -442,26 +496,35 @@ async function pullAll() {
       return 'wiped';
     }
     if (instructions.some((i) => i.type === 'upload')) return 'upload';
+    if (instructions.some((i) => i.type === 'resync')) {
+      // A second one in the same sync would mean the server keeps changing logs: stop
+      // and report it rather than loop.
+      if (resyncs++ > 0) throw new api.ApiError('The server asked this phone to start its sync again twice.', { status: 409 });
+      await resync();
+      continue;
+    }
     if (page.has_more && page.next_cursor != null) {
-      ahead = { cursor: page.next_cursor, holding, promise: fetchPage(page.next_cursor, holding) };
+      const next = page.epoch || epoch;
+      ahead = { cursor: page.next_cursor, holding, epoch: next, promise: fetchPage(page.next_cursor, holding, next) };
       ahead.promise.catch(() => {}); // a failure surfaces when (if) the page is used
     }
     for (const ins of instructions) if (ins.type === 'purge' && ins.family_id) await vault.purgeFamily(ins.family_id);
     await exclusive(async () => {
+      // `page.conflicts` (a whole list, sent only to apps older than this one) is not
+      // used: conflicts arrive as changes.
       const records = (await applyChanges(page.changes || [])) || [];
-      let removes = []; let dropped = [];
-      if (Array.isArray(page.conflicts)) {
-        const c = await applyConflicts(page.conflicts);
-        records.push(...c.records); removes = c.removes; dropped = c.dropped;
-      }
       hlcReceive(page.server_hlc);
       meta.cursor = page.next_cursor ?? meta.cursor;
+      if (page.epoch) meta.epoch = page.epoch;
       meta.source = 'sync';
-      await commit({ records, removes, dropped });
+      await commit({ records });
     });
-    if ((page.changes || []).length || (page.conflicts || []).length) emitChange('*', null);
+    if ((page.changes || []).length) emitChange('*', null);
     pages += 1;
-    if (!page.has_more || pages > 10000) return 'ok';
+    if (!page.has_more || pages > 10000) {
+      await exclusive(settleConflictEntries);
+      return 'ok';
+    }
   }
 }
 

@@ -177,10 +177,15 @@ def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, ref
             [tokens.token_hash(refresh_token), now_iso()],
         )
     )
-    # A revoked device may still refresh: its tokens only open the sync handlers, which it
-    # needs to upload what it holds before it is told to wipe.
     if not rows or rows[0]["disabled_at"]:
         raise Unauthorized("The session has ended; sign in again.")
+    # Revocation stops at once: a revoked device gets no new tokens. The access token it
+    # holds still opens push and pull (nothing else), to upload what it holds and be told
+    # to wipe.
+    if rows[0]["device_revoked_at"]:
+        from ..auth.middleware import DeviceRevoked
+
+        raise DeviceRevoked("This device has been revoked.")
     row = rows[0]
     db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
     user = next(db.query("SELECT * FROM users WHERE id = ?", [row["user_id"]]))
@@ -242,8 +247,9 @@ def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, An
             "UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
             [now_iso(), actor.get("user_id"), device_id],
         )
-        # Tokens are left in place on purpose: the middleware refuses them everywhere except
-        # the sync handlers, so the phone can still hand over what it holds and be told to wipe.
+        # Access tokens are left in place on purpose: the middleware refuses them everywhere
+        # except the sync handlers, so the phone can still hand over what it holds (held for
+        # review) and be told to wipe. Its refresh token is refused from now on.
         audit.record(db, "device-revoked", entity="device", entity_id=device_id, **actor)
     return device_read(next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
 

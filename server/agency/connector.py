@@ -66,19 +66,24 @@ class Connector:
         self.meta.mkdir(parents=True, exist_ok=True)
         self.batches.mkdir(parents=True, exist_ok=True)
         self.pages_written = 0
+        self.epoch: str | None = None
 
     # -- state ----------------------------------------------------------------------------
-    def cursor(self) -> int:
+    def state(self) -> dict[str, Any]:
         path = self.meta / "state.json"
         if not path.exists():
-            return 0
+            return {"cursor": 0, "epoch": None}
         state = json.loads(path.read_text())
         if state.get("format") != self.fmt:
             raise SystemExit(f"{self.out} holds {state.get('format')} files; use a separate folder per format.")
-        return int(state["cursor"])
+        return {"cursor": int(state["cursor"]), "epoch": state.get("epoch")}
 
-    def save_cursor(self, cursor: int) -> None:
-        _write_atomic(self.meta / "state.json", json.dumps({"cursor": cursor, "format": self.fmt}).encode())
+    def cursor(self) -> int:
+        return self.state()["cursor"]
+
+    def save_cursor(self, cursor: int, epoch: str | None = None) -> None:
+        _write_atomic(self.meta / "state.json",
+                      json.dumps({"cursor": cursor, "format": self.fmt, "epoch": epoch}).encode())
 
     def acked(self) -> set[str]:
         path = self.meta / "acked.txt"
@@ -138,19 +143,28 @@ class Connector:
             r.raise_for_status()
             self.note_acked(chunk)
 
-    def fetch(self, cursor: int) -> tuple[list[dict[str, Any]], int, bool]:
+    def fetch(self, cursor: int, epoch: str | None = None) -> tuple[list[dict[str, Any]], int, bool]:
         fmt = "fhir" if self.fmt == "fhir" else "json"
+        params: dict[str, Any] = {"cursor": cursor, "limit": self.limit, "format": fmt}
+        if epoch and cursor:
+            params["epoch"] = epoch
         for attempt in range(5):
             try:
-                r = self.http.get(f"{self.url}/api/agency/v1/feed",
-                                  params={"cursor": cursor, "limit": self.limit, "format": fmt})
+                r = self.http.get(f"{self.url}/api/agency/v1/feed", params=params)
                 if r.status_code < 500 and r.status_code != 429:
                     break
             except httpx.TransportError:
                 if attempt == 4:
                     raise
             time.sleep(min(2 ** attempt, 30))
+        if r.status_code == 409 and r.json().get("type") == "urn:hearthside:problem:feed-cursor-stale":
+            # Files already written stay as they are; going on from here would skip what the
+            # server's restore rewound, and starting again is the operator's decision.
+            raise SystemExit(f"The server's change log was restored from a backup, so the cursor saved in "
+                             f"{self.out.name} no longer applies. The files written are kept: read the feed from "
+                             f"the start into a new folder and file items by id and version.")
         r.raise_for_status()
+        self.epoch = r.headers.get("Hearthside-Log-Epoch") or epoch
         body = r.json()
         if fmt == "fhir":
             records = [e["resource"] for e in body.get("entry", [])]
@@ -201,9 +215,10 @@ class Connector:
         pending = sorted(filed - self.acked())
         self.ack(pending)
         stats = {"pages": 0, "written": 0, "skipped_duplicates": 0, "acknowledged": len(pending)}
-        cursor = self.cursor()
+        state = self.state()
+        cursor, self.epoch = state["cursor"], state["epoch"]
         while True:
-            records, next_cursor, has_more = self.fetch(cursor)
+            records, next_cursor, has_more = self.fetch(cursor, self.epoch)
             fresh, items = [], []
             for rec in records:
                 r_key, i_keys = self._keys(rec)
@@ -219,7 +234,7 @@ class Connector:
                 stats["written"] += len(fresh)
             self.pages_written += 1
             self.checkpoint("after-write")
-            self.save_cursor(next_cursor)
+            self.save_cursor(next_cursor, self.epoch)
             self.checkpoint("after-cursor")
             filed.update(items)
             self.ack(items)

@@ -61,16 +61,21 @@ class AgencyApiController(Controller):
         cursor: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 100,
         format: Annotated[str, Parameter(pattern="^(json|fhir)$")] = "json",
+        epoch: Annotated[str | None, Parameter(
+            pattern=r"^[A-Za-z0-9-]{1,64}$",
+            description="The `epoch` of the page the cursor came from; another one gets 409 feed-cursor-stale.",
+        )] = None,
     ) -> Response:
         """Completed records after ``cursor``, in change order (see docs/integration.md)."""
         with store.write() as db:  # a write: what a core system took is audited
-            page = read_feed(db, store.keyring, client.agency_id, cursor, limit)
+            page = read_feed(db, store.keyring, client.agency_id, cursor, limit, epoch=epoch)
             audit.record(db, "agency-feed-read", agency_id=client.agency_id, client_id=client.client_id,
                          purpose="core system import",
                          detail={"cursor": cursor, "next_cursor": page.next_cursor, "items": len(page.items)})
             db.execute("UPDATE integration_clients SET last_used_at = ? WHERE id = ?", [now_iso(), client.client_id])
         headers = {"Hearthside-Next-Cursor": str(page.next_cursor),
-                   "Hearthside-Has-More": "true" if page.has_more else "false"}
+                   "Hearthside-Has-More": "true" if page.has_more else "false",
+                   "Hearthside-Log-Epoch": page.epoch}
         if format == "fhir":
             base = _base(request)
             url = f"{base}/feed?format=fhir&limit={limit}"
@@ -79,7 +84,8 @@ class AgencyApiController(Controller):
                                  self_url=f"{url}&cursor={cursor}",
                                  next_url=f"{url}&cursor={page.next_cursor}" if page.has_more else None)
             return Response(bundle, media_type="application/fhir+json", headers=headers)
-        body = {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
+        body = {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more,
+                "epoch": page.epoch}
         return Response(body, media_type="application/json", headers=headers)
 
     @get("/fhir/Questionnaire", opt={"scope": "feed:read"}, sync_to_thread=True)

@@ -10,6 +10,11 @@ and an item that changes again appears again, later, with a higher version.
 
 Draft visit data never appears: a visit's responses, observations, flags and follow-ups
 recorded before it was signed are emitted when (at the entry where) it is signed.
+
+The cursor belongs to one change log, named by its epoch (sent with every page). A
+restore from backup gives the log a new epoch: a cursor sent with another epoch, or one
+past the log's end, is refused (``StaleCursor``) rather than answered with pages that
+would silently skip what the restore rewound.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
+from sync.pull import log_epoch, stale
+
+from ..errors import Conflict
 from ..storage import records
 from ..storage.crypto import Keyring
 from . import external_ids
@@ -34,6 +42,11 @@ class FeedPage:
     items: list[dict[str, Any]]
     next_cursor: int
     has_more: bool
+    epoch: str = ""
+
+
+class StaleCursor(Conflict):
+    slug, title = "feed-cursor-stale", "The cursor belongs to another change log"
 
 
 @dataclass
@@ -118,11 +131,17 @@ def iter_entries(db: sqlite_utils.Database, agency_id: str, cursor: int) -> Iter
 
 
 def read_feed(
-    db: sqlite_utils.Database, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True
+    db: sqlite_utils.Database, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True,
+    epoch: str | None = None,
 ) -> FeedPage:
     """One page of at most ``limit`` items after ``cursor`` (call inside one read
     transaction, so the page is a consistent snapshot). ``build=False`` gives the items'
-    type, id, version and time only."""
+    type, id, version and time only. ``epoch``: the one the cursor came with."""
+    if stale(db, cursor, epoch):
+        raise StaleCursor(
+            "The server's change log was restored from a backup (or the cursor is past its end): "
+            "read the feed again from cursor 0 and file items by id and version.",
+            extra={"epoch": log_epoch(db)})
     ctx = _Ctx(db, keyring)
     items: list[dict[str, Any]] = []
     emitted: set[tuple[str, str]] = set()
@@ -146,7 +165,7 @@ def read_feed(
                               [agency_id, position])))
     if build:
         _attach_external_ids(ctx, items)
-    return FeedPage(items=items, next_cursor=position, has_more=more)
+    return FeedPage(items=items, next_cursor=position, has_more=more, epoch=log_epoch(db))
 
 
 # -- item bodies --------------------------------------------------------------------------

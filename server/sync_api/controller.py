@@ -58,18 +58,26 @@ class SyncController(Controller):
         holding_seq: int | None = Parameter(
             ge=0, default=None, description="Highest client_seq this device ever assigned (needed for a wipe)."
         ),
+        epoch: str | None = Parameter(
+            default=None, pattern=r"^[A-Za-z0-9-]{1,64}$",
+            description="The `epoch` of the answer the cursor came from; a cursor of another epoch gets `resync`.",
+        ),
     ) -> PullResponse:
-        """Changes after the cursor for the families you may see, open conflicts, and
-        purge / backfill / upload / wipe instructions."""
+        """Changes after the cursor for the families you may see (open conflicts among
+        them, as `conflict` changes), and purge / backfill / upload / wipe / resync
+        instructions."""
         revoked = bool(request.auth)
         with store.read() as db:
             answer = pull_mod.pull(db, store.keyring, principal, cursor, limit, holding_seq=holding_seq,
-                                   revoked=revoked)
+                                   revoked=revoked, epoch=epoch)
         with _WRITE_LOCK, store.write() as db:
             push_mod.mark_synced(db, principal.device_id)
             if answer.wipes:
                 audit.record(db, "device-wipe-instructed", purpose="device revoked", entity="device",
                              entity_id=principal.device_id, **audit.by(principal))
+            elif answer.resyncs:
+                audit.record(db, "sync-resync-instructed", purpose="sync", detail={"cursor": cursor},
+                             **audit.by(principal))
             elif answer.changes:
                 audit.record(db, "sync-pull", purpose="sync", detail={"changes": len(answer.changes)},
                              **audit.by(principal))

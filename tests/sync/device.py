@@ -25,7 +25,8 @@ class DeviceModel:
         self.families: dict[tuple[str, str], str] = {}
         self.deleted: set[tuple[str, str]] = set()
         self.cursor = 0
-        self.conflicts: list[dict[str, Any]] = []
+        self.epoch: str | None = None
+        self.resyncs = 0
         self.results: dict[str, dict[str, Any]] = {}
         self.purged: list[str] = []
 
@@ -70,9 +71,21 @@ class DeviceModel:
                         self.confirmed[key][op["field"]] = (value, r["field_version"])
         self.outbox = [op for op in self.outbox if op["op_id"] not in done]
 
+    def resync(self) -> None:
+        """Another change log (a restore): forget what the server confirmed, keep the outbox."""
+        self.confirmed.clear()
+        self.families.clear()
+        self.deleted.clear()
+        self.cursor = 0
+        self.epoch = None
+        self.resyncs += 1
+
     def take_pull_response(self, body: dict[str, Any]) -> None:
         if "server_hlc" in body:
             self.clock.observe(body["server_hlc"])
+        if any(ins["type"] == "resync" for ins in body.get("instructions", [])):
+            self.resync()
+            return
         for ins in body.get("instructions", []):
             if ins["type"] == "purge":
                 self.purged.append(ins["family_id"])
@@ -93,8 +106,15 @@ class DeviceModel:
                 fv = ch["field_versions"].get(f, 0)
                 if f not in rec or fv > rec[f][1]:
                     rec[f] = (v, fv)
-        self.conflicts = body.get("conflicts", self.conflicts)
         self.cursor = body.get("next_cursor", self.cursor)
+        self.epoch = body.get("epoch") or self.epoch
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Open conflicts, built from ``conflict`` changes like any other record."""
+        return [{"id": cid, "family_id": self.families.get(("conflict", cid)), **self.values("conflict", cid)}
+                for (entity, cid) in sorted(self.confirmed) if entity == "conflict"
+                and self.values("conflict", cid).get("status") == "open"]
 
     def values(self, entity: str, entity_id: str) -> dict[str, Any]:
         return {f: v for f, (v, _) in self.confirmed.get((entity, entity_id), {}).items()}
@@ -121,8 +141,9 @@ class Phone:
     def pull_all(self, limit: int = 500, **params: Any) -> list[dict[str, Any]]:
         pages = []
         while True:
-            r = self.client.get("/api/v1/sync/pull", params={"cursor": self.model.cursor, "limit": limit, **params},
-                                headers=self.headers)
+            epoch = {"epoch": self.model.epoch} if self.model.epoch else {}
+            r = self.client.get("/api/v1/sync/pull", params={"cursor": self.model.cursor, "limit": limit, **epoch,
+                                                             **params}, headers=self.headers)
             assert r.status_code == 200, r.text
             body = r.json()
             pages.append(body)
