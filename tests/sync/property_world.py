@@ -8,6 +8,8 @@ with its Principal) and an agency client writing back through the agency's merge
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,3 +111,23 @@ def agency_set(db, kr, w: World, entity: str, entity_id: str, name: str, value: 
         "type": "set", "entity": entity, "entity_id": entity_id, "family_id": w.f1, "field": name,
         "value": value, "base_version": base}])
     return r
+
+
+def field_history(db, kr, entity_id: str) -> dict[int, tuple[set[str], str | None]]:
+    """Per row version of a record: the fields it changed and who changed them."""
+    out = {}
+    for r in db.query("SELECT * FROM change_log WHERE entity_id = ? ORDER BY seq", [entity_id]):
+        fields = set(records.decode_changes(kr, r)) if r["op"] != "delete" else set()
+        out[r["version"]] = (fields, r["actor_device_id"] or r["actor_client_id"] or r["actor_user_id"])
+    return out
+
+
+def fingerprint(store) -> str:
+    """Everything a replayed push must leave as it was."""
+    h = hashlib.sha256()
+    with store.read() as db:
+        for table in ("change_log", "conflicts", "persons", "visits", "observations", "checklist_responses",
+                      "sync_quarantine", "sync_held"):
+            for row in db.query(f"SELECT * FROM {table} ORDER BY rowid"):
+                h.update(repr(sorted((k, v) for k, v in row.items() if k != "received_at")).encode())
+    return h.hexdigest()

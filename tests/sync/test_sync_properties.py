@@ -24,7 +24,6 @@ Run size: HEARTHSIDE_SYNC_EXAMPLES (default 200) runs × up to 45 steps.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -118,14 +117,6 @@ class SyncMachine(RuleBasedStateMachine):
                 break
         assert got == expected, "pull must return every visible change exactly once, in order"
 
-    def _history(self, db, entity_id: str) -> dict[int, tuple[set[str], str | None]]:
-        """Per row version: the fields it changed and who changed them."""
-        out = {}
-        for r in db.query("SELECT * FROM change_log WHERE entity_id = ? ORDER BY seq", [entity_id]):
-            fields = set(records.decode_changes(self.kr, r)) if r["op"] != "delete" else set()
-            out[r["version"]] = (fields, r["actor_device_id"] or r["actor_client_id"] or r["actor_user_id"])
-        return out
-
     def _check_answers(self, device: str | None, ops: list[dict[str, Any]], answers: list[dict[str, Any]]) -> None:
         """``device``: the phone that sent ``ops``; None for a writer without a phone."""
         with self.store.read() as db:
@@ -148,7 +139,7 @@ class SyncMachine(RuleBasedStateMachine):
                     assert is_in(op["value"], values) or later_own, "a conflict keeps the competing value"
                 elif r.get("reason") is None and r.get("field_version") and r["field_version"] == r["version"]:
                     # It changed the field: its writer must have seen the value it replaced.
-                    history = self._history(db, op["entity_id"])
+                    history = pw.field_history(db, self.kr, op["entity_id"])
                     if r["version"] not in history or op["field"] not in history[r["version"]][0]:
                         continue
                     prior = [v for v, (fields, _) in history.items() if v < r["version"] and op["field"] in fields]
@@ -227,11 +218,11 @@ class SyncMachine(RuleBasedStateMachine):
         answer = self._push(i, ops)
         self._check_answers(device.device_id, ops, answer["results"])
         if replay:
-            before = self._fingerprint()
+            before = pw.fingerprint(self.store)
             again = self._push(i, ops)
             assert all(r["status"] == "duplicate" for r in again["results"])
             self._check_answers(device.device_id, ops, again["results"])
-            assert self._fingerprint() == before, "replaying a push changes nothing"
+            assert pw.fingerprint(self.store) == before, "replaying a push changes nothing"
 
     @rule(i=st.integers(0, 2), page=st.integers(1, 7))
     def pull(self, i: int, page: int) -> None:
@@ -314,15 +305,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.p2_on_f2 = active
 
     # -- invariants -----------------------------------------------------------------------
-
-    def _fingerprint(self) -> str:
-        h = hashlib.sha256()
-        with self.store.read() as db:
-            for table in ("change_log", "conflicts", "persons", "visits", "observations", "checklist_responses",
-                          "sync_quarantine", "sync_held"):
-                for row in db.query(f"SELECT * FROM {table} ORDER BY rowid"):
-                    h.update(repr(sorted((k, v) for k, v in row.items() if k != "received_at")).encode())
-        return h.hexdigest()
 
     @invariant()
     def tombstones_signed_visits_and_open_conflicts_hold(self) -> None:
