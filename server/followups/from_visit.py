@@ -151,7 +151,7 @@ def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: An
             "assignee_id": assignee or visit["practitioner_id"],
             # The engine counts days from the visit's local date; due at the end of that day.
             "due_at": dates.due_at_for(date.fromisoformat(fu.due), tz),
-            "text": fu.text, "status": "open"})))
+            "text": fu.text, "status": "open"}, op_id=stable_id("op", fid))))
     for fl in outcome.flags:
         xid = flag_id(visit_id, fl.rule, fl.subject)
         if list(db.query("SELECT 1 FROM flags WHERE id = ?", [xid])) or _still_open(
@@ -163,7 +163,7 @@ def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: An
             "reason": fl.reason, "answers": [
                 {"checklist": a.checklist, "subject": a.subject, "item": a.item, "value": a.value}
                 for a in fl.answers],
-            "status": "open", "raised_by": visit["practitioner_id"]})))
+            "status": "open", "raised_by": visit["practitioner_id"]}, op_id=stable_id("op", xid))))
     results = merge.apply_ops(db, keyring, records.SYSTEM, [op for _, op in ops], agency_id=visit["agency_id"])
     for (kind, op), result in zip(ops, results):
         if result.status == "applied":

@@ -267,11 +267,13 @@ def escalate_overdue(db, keyring, now: datetime) -> int:
             continue
         # The server's own op through the one write path; the flag's subject is the
         # follow-up it escalates.
+        # The op's id derives from the flag's: a refusal is answered once (and quarantined
+        # once), not again at every tick.
         op = make_create("flag", flag_id, fu["family_id"], {
             "visit_id": fu["visit_id"], "rule_id": OVERDUE_FLAG_RULE, "subject_id": fu["id"], "severity": "high",
             "status": "open", "reason": f"A follow-up is more than {limit} days overdue.",
             "answers": {"follow_up_id": fu["id"], "days_overdue": late},
-        })
+        }, op_id=stable_id("op", flag_id))
         result = merge.apply_ops(db, keyring, records.SYSTEM, [op], agency_id=fu["agency_id"])[0]
         raised += result.status == "applied"
     return raised
