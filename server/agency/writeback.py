@@ -25,8 +25,25 @@ from sync.protocol import Op, OpResult
 from sync.values import same
 from sync.writer import make_create
 
+from sync.shapes import Date, field_type
+
 from .. import audit, writes
 from ..accounts.schemas import Uuid
+from ..families.schemas import (
+    Address,
+    Ethnicity,
+    FamilyName,
+    FamilyStatus,
+    GivenName,
+    Language,
+    NhsNumber,
+    Notes,
+    PersonRole,
+    Phone,
+    Postcode,
+    Sex,
+    Surname,
+)
 from ..errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from ..ids import new_id
 from ..storage import records
@@ -35,9 +52,6 @@ from ..storage.records import Actor
 from . import external_ids
 from .clients import AgencyClient
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 UNSET = msgspec.UNSET
 U = msgspec.UnsetType
 
@@ -46,6 +60,8 @@ class ExternalIdIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     value: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     system: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
+
+Relationship = field_type("relationship", "relationship", min_length=1)
 
 # A record has a handful of identifiers in other systems, never hundreds.
 ExternalIds = Annotated[list[ExternalIdIn], msgspec.Meta(max_length=20)]
@@ -57,28 +73,29 @@ class _Write(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
                 if f not in ("id", "external_ids") and getattr(self, f) is not UNSET}
 
 
+# Types, limits and choices from the model, as for the staff API.
 class FamilyWrite(_Write):
-    family_name: Name | U = UNSET
+    family_name: FamilyName | U = UNSET
     team_id: Uuid | None | U = UNSET
-    address: Text | None | U = UNSET
-    postcode: Annotated[str, msgspec.Meta(max_length=10)] | None | U = UNSET
-    phone: Annotated[str, msgspec.Meta(max_length=30)] | None | U = UNSET
-    notes: Text | None | U = UNSET
-    status: Literal["active", "closed"] | U = UNSET
+    address: Address | None | U = UNSET
+    postcode: Postcode | None | U = UNSET
+    phone: Phone | None | U = UNSET
+    notes: Notes | None | U = UNSET
+    status: FamilyStatus | U = UNSET
     id: Uuid | U = UNSET
     external_ids: ExternalIds = []
 
 
 class PersonWrite(_Write):
-    role: Literal["child", "unborn", "mother", "father", "male-carer", "partner", "other-adult"] | U = UNSET
-    given_name: Name | None | U = UNSET
-    family_name: Name | None | U = UNSET
+    role: PersonRole | U = UNSET
+    given_name: GivenName | None | U = UNSET
+    family_name: Surname | None | U = UNSET
     date_of_birth: Date | None | U = UNSET
     expected_date: Date | None | U = UNSET
-    sex: Literal["female", "male", "other", "unknown"] | None | U = UNSET
-    nhs_number: Annotated[str, msgspec.Meta(pattern=r"^\d{3} ?\d{3} ?\d{4}$")] | None | U = UNSET
-    ethnicity: Name | None | U = UNSET
-    language: Name | None | U = UNSET
+    sex: Sex | None | U = UNSET
+    nhs_number: NhsNumber | None | U = UNSET
+    ethnicity: Ethnicity | None | U = UNSET
+    language: Language | None | U = UNSET
     interpreter_needed: bool | U = UNSET
     lives_in_household: bool | U = UNSET
     protection_plan: bool | U = UNSET
@@ -89,7 +106,7 @@ class PersonWrite(_Write):
 class RelationshipWrite(_Write):
     adult_id: Uuid | U = UNSET
     child_id: Uuid | U = UNSET
-    relationship: Name | U = UNSET
+    relationship: Relationship | U = UNSET
     parental_responsibility: bool | U = UNSET
     id: Uuid | U = UNSET
     external_ids: ExternalIds = []

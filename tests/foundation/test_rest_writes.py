@@ -126,3 +126,31 @@ def test_server_owned_fields_are_set_by_the_merge_not_by_the_caller(client, stor
     with store.read() as db:
         meta = records.get(db, store.keyring, "flag", flag)["field_meta"]
     assert meta["decided_by"]["by"] == world.users["sup_a1"]
+
+
+def test_rest_and_agency_bodies_take_their_limits_and_choices_from_the_model():
+    """A body is refused at the door by the same limits and choices the merge applies."""
+    import msgspec
+
+    from server.agency.writeback import FamilyWrite, PersonWrite, RelationshipWrite
+    from server.families.schemas import FamilyCreate, FamilyUpdate, PersonCreate
+    from server.flags.schemas import FlagDecision
+    from server.followups.schemas import FollowUpComplete, FollowUpCreate
+    from sync.model import entity
+
+    checked = 0
+    for struct, name in [(FamilyCreate, "family"), (FamilyUpdate, "family"), (FamilyWrite, "family"),
+                         (PersonCreate, "person"), (PersonWrite, "person"), (RelationshipWrite, "relationship"),
+                         (FollowUpCreate, "follow_up"), (FollowUpComplete, "follow_up"), (FlagDecision, "flag")]:
+        props = msgspec.json.schema(struct)["$defs"][struct.__name__]["properties"]
+        for field_name, prop in props.items():
+            f = entity(name).field(field_name)
+            if f is None or f.type not in ("text", "choice"):
+                continue
+            shape = next(p for p in prop.get("anyOf", [prop]) if p.get("type") != "null")
+            if f.type == "text":
+                assert shape["maxLength"] == f.max_length, (struct.__name__, field_name)
+            elif field_name != "status" or struct is not FollowUpComplete:  # the end states only
+                assert sorted(shape["enum"]) == sorted(f.values), (struct.__name__, field_name)
+            checked += 1
+    assert checked > 25
