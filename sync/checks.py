@@ -74,6 +74,9 @@ class Checks:
             if f.ref in ("person", "visit", "observation", "subject"):
                 table = FAMILY_REF_TABLES.get(f.ref, "persons")
                 state = self._ref_state(table, value, family_id)
+                if state == "missing" and f.ref == "subject" and entity.name == "flag":
+                    # A flag the server raises on an overdue follow-up has that follow-up as subject.
+                    state = self._ref_state("follow_ups", value, family_id)
                 if state == "live":
                     continue
                 if entity.insert_only and f.ref in ("visit", "person"):

@@ -61,13 +61,15 @@ def apply_ops(
     principal: Principal | None = None,
     agency_id: str | None = None,
     run_hooks: bool = True,
+    strict: bool = False,
 ) -> list[OpResult]:
     """Apply ``ops`` in order within the caller's transaction; one result per op. Does not
     check client_seq (the push endpoint does); idempotent by op id. ``agency_id`` with no
     user or client in ``actor``: the server's own write. Hooks run at the end unless
-    ``run_hooks`` is false."""
+    ``run_hooks`` is false. ``strict``: for writers that answer at once (a REST call, an
+    agency write-back), see ``Batch.run_strict``."""
     batch = Batch(db, keyring, writer_for(db, actor, principal, agency_id=agency_id))
-    results = [batch.apply(op) for op in ops]
+    results = [batch.run_strict(op) if strict else batch.apply(op) for op in ops]
     if run_hooks:
         batch.finish()
     return results
@@ -118,8 +120,16 @@ class Batch(Checks, FieldMerge):
         self.log.remember(op.op_id, op.client_seq, outcome)
         return self._result(op, outcome)
 
-    def run(self, op: Op) -> Outcome:
-        """Dispatch one op in a savepoint; refusals roll it back and become the answer."""
+    def run_strict(self, op: Op) -> OpResult:
+        """Apply ``op`` for a writer that answers at once (REST, agency write-back): a
+        refusal raises its ``Refused`` (or ``Invalid``) for the caller to answer with, and
+        its transaction rolls back. Nothing is quarantined, held or remembered by op id: a
+        person who sent it sees the reason now, and nobody else needs to review it."""
+        return self._result(op, self.run(op, strict=True))
+
+    def run(self, op: Op, *, strict: bool = False) -> Outcome:
+        """Dispatch one op in a savepoint; refusals roll it back and become the answer
+        (``strict``: are raised, see ``run_strict``)."""
         try:
             hlc_mod.server_clock.observe(op.hlc)
         except ValueError:
@@ -128,16 +138,20 @@ class Batch(Checks, FieldMerge):
         self.db.conn.execute("SAVEPOINT sync_op")
         try:
             outcome = self._dispatch(op)
-        except Refused as exc:
+        except (Refused, Invalid) as exc:
             self.db.conn.execute("ROLLBACK TO sync_op")
-            outcome = Outcome("held" if exc.kind == "out-of-reach" else "rejected", reason=exc.reason)
-        except Invalid as exc:
-            self.db.conn.execute("ROLLBACK TO sync_op")
-            outcome = Outcome("rejected", reason=exc.reason)
+            if strict:
+                self.db.conn.execute("RELEASE sync_op")
+                raise
+            held = isinstance(exc, Refused) and exc.kind == "out-of-reach"
+            outcome = Outcome("held" if held else "rejected", reason=exc.reason)
         except sqlite3.IntegrityError as exc:
             # A database constraint the model did not foresee: a defect, but never a 5xx.
             self.db.conn.execute("ROLLBACK TO sync_op")
             log.error("sync op broke a database constraint: %s", type(exc).__name__)
+            if strict:
+                self.db.conn.execute("RELEASE sync_op")
+                raise Refused("the record could not be stored", "invalid") from None
             outcome = Outcome("rejected", reason="the record could not be stored")
         except sqlite3.OperationalError:
             # Locked / disk full / I/O: the batch cannot be trusted; let it fail whole.
@@ -146,6 +160,9 @@ class Batch(Checks, FieldMerge):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must not block the phone's queue
             self.db.conn.execute("ROLLBACK TO sync_op")
+            if strict:  # a REST caller gets its 500; nothing of the op is kept
+                self.db.conn.execute("RELEASE sync_op")
+                raise
             log.error("sync op failed unexpectedly: %s", type(exc).__name__,
                       exc_info=(type(exc), None, exc.__traceback__))
             outcome = Outcome("rejected", reason="the server could not apply this op")
@@ -323,7 +340,7 @@ class Batch(Checks, FieldMerge):
         policy.check_set(entity, self.writer.policy_role, current, op.field)
         self._check_state(entity, current, op.field)
         if entity.name == "flag" and op.field == "status" and value == "closed" and not current.get("decision"):
-            raise Refused("a flag is closed only with a recorded decision", "invalid", "status")
+            raise Refused("a flag is closed only with a recorded decision", "conflict", "decision")
         self.check_refs(entity, {op.field: value}, op.family_id)
         return self.merge_field(op, entity, current, op.field, value, op.base_version)
 

@@ -49,7 +49,8 @@ class Field:
     # Must be present (not null) on create.
     required: bool = False
     # Another record this one names: an entity of the same family, or "user" / "team" of
-    # the same agency. "subject" is a person, or the visit itself for visit-level answers.
+    # the same agency. "subject" is a person, or the visit itself for visit-level answers
+    # (or, for a flag, the follow-up it escalates).
     ref: str | None = None
     # Written by the server from the principal and the clock; an op's value is ignored.
     server_owned: bool = False

@@ -1,9 +1,8 @@
-"""Request shapes built from the model, so REST, the agency API and OpenAPI validate
-exactly what the merge accepts (types, choices, lengths) without a second copy.
+"""Request shapes from the model: the msgspec type of a field, for REST and agency bodies.
 
-``create_shape("person", ...)`` and ``update_shape(...)`` return msgspec Structs; the
-server's feature modules name them (``PersonCreate = create_shape(...)``) so OpenAPI shows
-readable component names.
+A limit or a choice is declared once (``sync.model``); a REST body over it is refused at
+the door (400, naming the field) as the merge would refuse the op. Checks that need more
+than a type (an NHS number's check digit, a reference) stay in the merge.
 """
 
 from __future__ import annotations
@@ -12,68 +11,41 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .model import ENTITIES, Field
-from .values import DATE_RE, DATETIME_RE, UUID_RE
+from .model import entity
+from .protocol import UUID_PATTERN
+from .values import DATE_RE, DATETIME_RE
 
-NHS_NUMBER = r"^\d{3} ?\d{3} ?\d{4}$"
+NHS_NUMBER_PATTERN = r"^\d{3} ?\d{3} ?\d{4}$"
+Date = Annotated[str, msgspec.Meta(pattern=DATE_RE.pattern)]
 
 
-def value_type(f: Field) -> Any:
-    """The msgspec type of a field's value (None excluded)."""
+def field_type(entity_name: str, name: str, *, min_length: int | None = None) -> Any:
+    """The type a body's value for ``entity_name.name`` must have. ``min_length``: a REST
+    form that needs text where the model allows none (a name typed, not left empty)."""
+    f = entity(entity_name).field(name)
+    if f is None:
+        raise KeyError(f"{entity_name}.{name}")
+    if f.type == "choice":
+        return Literal[f.values]  # type: ignore[valid-type]
     if f.type == "bool":
         return bool
     if f.type == "int":
         return int
     if f.type == "json":
         return Any
-    if f.type == "choice":
-        return Literal[f.values]  # type: ignore[valid-type]
-    meta = {
-        "id": msgspec.Meta(pattern=UUID_RE.pattern),
-        "date": msgspec.Meta(pattern=DATE_RE.pattern),
-        "datetime": msgspec.Meta(pattern=DATETIME_RE.pattern),
-        "nhs-number": msgspec.Meta(pattern=NHS_NUMBER),
-        "text": msgspec.Meta(max_length=f.max_length) if f.max_length else msgspec.Meta(),
-    }[f.type]
-    return Annotated[str, meta]
+    meta: dict[str, Any] = {}
+    if f.type == "text":
+        meta["max_length"] = f.max_length
+        if min_length:
+            meta["min_length"] = min_length
+    else:
+        meta["pattern"] = {"id": UUID_PATTERN, "date": DATE_RE.pattern, "datetime": DATETIME_RE.pattern,
+                           "nhs-number": NHS_NUMBER_PATTERN}[f.type]
+    return Annotated[str, msgspec.Meta(**{k: v for k, v in meta.items() if v is not None})]
 
 
-def _fields(entity: str, names: tuple[str, ...] | None) -> list[Field]:
-    e = ENTITIES[entity]
-    chosen = [f for f in e.fields if (names is None or f.name in names) and not f.server_owned]
-    if names is not None and len(chosen) != len(names):
-        unknown = set(names) - {f.name for f in chosen}
-        raise KeyError(f"not writable fields of {entity}: {sorted(unknown)}")
-    return chosen
-
-
-def create_shape(entity: str, name: str, names: tuple[str, ...] | None = None, *,
-                 extra: list[tuple[str, Any, Any]] | None = None) -> type[msgspec.Struct]:
-    """A create body: required fields required, the rest optional (model default or null)."""
-    members: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for f in sorted(_fields(entity, names), key=lambda f: not f.required):
-        t = value_type(f)
-        if f.required:
-            members.append((f.name, t))
-        else:
-            members.append((f.name, t | None, f.default))  # type: ignore[operator]
-    members.extend(extra or [])
-    return msgspec.defstruct(name, members, forbid_unknown_fields=True, kw_only=True)
-
-
-def update_shape(entity: str, name: str, names: tuple[str, ...] | None = None, *,
-                 extra: list[tuple[str, Any, Any]] | None = None) -> type[msgspec.Struct]:
-    """A partial update body: every member optional (absent = unchanged)."""
-    members: list[tuple[str, Any, Any]] = []
-    for f in _fields(entity, names):
-        if f.immutable:
-            continue
-        t = value_type(f) if f.required else value_type(f) | None  # type: ignore[operator]
-        members.append((f.name, t | msgspec.UnsetType, msgspec.UNSET))
-    members.extend(extra or [])
-    return msgspec.defstruct(name, members, forbid_unknown_fields=True, kw_only=True, omit_defaults=True)
-
-
-def changes(body: msgspec.Struct) -> dict[str, Any]:
-    """The members a partial update body sets."""
-    return {k: getattr(body, k) for k in body.__struct_fields__ if getattr(body, k) is not msgspec.UNSET}
+def finished(entity_name: str) -> Any:
+    """The end states of a monotonic status (a follow-up's done / cancelled)."""
+    order = entity(entity_name).field("status").order  # type: ignore[union-attr]
+    last = order[-1]
+    return Literal[last if isinstance(last, tuple) else (last,)]  # type: ignore[valid-type]

@@ -78,8 +78,11 @@ def make_set(entity: str, entity_id: str, family_id: str, field_name: str, value
                  family_id=family_id, field=field_name, value=value, base_version=base_version)
 
 
-def make_create(entity: str, entity_id: str, family_id: str, values: dict[str, Any]) -> CreateOp:
-    return CreateOp(op_id=new_id(), hlc=hlc_mod.server_clock.now(), entity=entity, entity_id=entity_id,
+def make_create(entity: str, entity_id: str, family_id: str, values: dict[str, Any], *,
+                op_id: str | None = None) -> CreateOp:
+    """A create op stamped by the server's clock; ``op_id`` for a server job that may run
+    again (derived from what it creates, so a second run is a duplicate, not a new op)."""
+    return CreateOp(op_id=op_id or new_id(), hlc=hlc_mod.server_clock.now(), entity=entity, entity_id=entity_id,
                     family_id=family_id, values=values)
 
 

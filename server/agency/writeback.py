@@ -5,9 +5,12 @@ family from that practitioner's phone) and a stale write becomes a recorded conf
 a silent overwrite.
 
 Versions: ``If-Match`` carries the record version the core system last saw (the ``ETag``
-of a read or write). For each field sent, the base version given to the merge is that
-field's own version if it has not changed since, else the (older) version the caller
-saw, which the merge then treats as stale: a different value there is a conflict.
+of a read or write); an update without one is refused (428). For each field sent, the
+base version given to the merge is that field's own version if it has not changed since,
+else the (older) version the caller saw, which the merge then treats as stale: a
+different value there is a conflict (``server.writes``). That holds for the client's own
+earlier writes too: a stale If-Match never overwrites what the same client wrote since.
+The merge decides what a core system may write (``sync.policy``, role "integration").
 """
 
 from __future__ import annotations
@@ -17,34 +20,48 @@ from typing import Annotated, Any, Literal
 import msgspec
 import sqlite_utils
 
-from .. import audit
+from sync import merge, model
+from sync.protocol import Op, OpResult
+from sync.values import same
+from sync.writer import make_create
+
+from sync.shapes import Date, field_type
+
+from .. import audit, writes
 from ..accounts.schemas import Uuid
-from ..errors import DomainError, FieldError, InvalidInput, NotFound, PreconditionFailed
+from ..families.schemas import (
+    Address,
+    Ethnicity,
+    FamilyName,
+    FamilyStatus,
+    GivenName,
+    Language,
+    NhsNumber,
+    Notes,
+    PersonRole,
+    Phone,
+    Postcode,
+    Sex,
+    Surname,
+)
+from ..errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
 from ..storage.records import Actor
 from . import external_ids
 from .clients import AgencyClient
-from sync.hlc import server_clock
 
-from .merge_port import apply_ops
-
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 UNSET = msgspec.UNSET
 U = msgspec.UnsetType
-
-
-class PreconditionRequired(DomainError):
-    status, slug, title = 428, "precondition-required", "If-Match is required"
 
 
 class ExternalIdIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     value: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     system: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
+
+Relationship = field_type("relationship", "relationship", min_length=1)
 
 # A record has a handful of identifiers in other systems, never hundreds.
 ExternalIds = Annotated[list[ExternalIdIn], msgspec.Meta(max_length=20)]
@@ -56,28 +73,29 @@ class _Write(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
                 if f not in ("id", "external_ids") and getattr(self, f) is not UNSET}
 
 
+# Types, limits and choices from the model, as for the staff API.
 class FamilyWrite(_Write):
-    family_name: Name | U = UNSET
+    family_name: FamilyName | U = UNSET
     team_id: Uuid | None | U = UNSET
-    address: Text | None | U = UNSET
-    postcode: Annotated[str, msgspec.Meta(max_length=10)] | None | U = UNSET
-    phone: Annotated[str, msgspec.Meta(max_length=30)] | None | U = UNSET
-    notes: Text | None | U = UNSET
-    status: Literal["active", "closed"] | U = UNSET
+    address: Address | None | U = UNSET
+    postcode: Postcode | None | U = UNSET
+    phone: Phone | None | U = UNSET
+    notes: Notes | None | U = UNSET
+    status: FamilyStatus | U = UNSET
     id: Uuid | U = UNSET
     external_ids: ExternalIds = []
 
 
 class PersonWrite(_Write):
-    role: Literal["child", "unborn", "mother", "father", "male-carer", "partner", "other-adult"] | U = UNSET
-    given_name: Name | None | U = UNSET
-    family_name: Name | None | U = UNSET
+    role: PersonRole | U = UNSET
+    given_name: GivenName | None | U = UNSET
+    family_name: Surname | None | U = UNSET
     date_of_birth: Date | None | U = UNSET
     expected_date: Date | None | U = UNSET
-    sex: Literal["female", "male", "other", "unknown"] | None | U = UNSET
-    nhs_number: Annotated[str, msgspec.Meta(pattern=r"^\d{3} ?\d{3} ?\d{4}$")] | None | U = UNSET
-    ethnicity: Name | None | U = UNSET
-    language: Name | None | U = UNSET
+    sex: Sex | None | U = UNSET
+    nhs_number: NhsNumber | None | U = UNSET
+    ethnicity: Ethnicity | None | U = UNSET
+    language: Language | None | U = UNSET
     interpreter_needed: bool | U = UNSET
     lives_in_household: bool | U = UNSET
     protection_plan: bool | U = UNSET
@@ -88,7 +106,7 @@ class PersonWrite(_Write):
 class RelationshipWrite(_Write):
     adult_id: Uuid | U = UNSET
     child_id: Uuid | U = UNSET
-    relationship: Name | U = UNSET
+    relationship: Relationship | U = UNSET
     parental_responsibility: bool | U = UNSET
     id: Uuid | U = UNSET
     external_ids: ExternalIds = []
@@ -98,25 +116,17 @@ class AllocationWrite(_Write):
     active: bool = True
 
 
-REQUIRED_ON_CREATE = {"family": ("family_name",), "person": ("role",), "relationship": ("adult_id", "child_id",
-                                                                                         "relationship")}
-
-
-def parse_if_match(header: str | None) -> int | None:
-    if header is None or not header.strip():
-        return None
-    text = header.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    text = text.strip('"')
-    if not text.isdigit():
-        raise InvalidInput("If-Match must be a record version such as \"3\".",
-                           errors=[FieldError("header.If-Match", "not a version")])
-    return int(text)
+parse_if_match = writes.parse_if_match
 
 
 def actor_of(client: AgencyClient) -> Actor:
-    return Actor(client_id=client.client_id, hlc=server_clock.now())
+    return Actor(client_id=client.client_id)
+
+
+def _apply(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClient, ops: list[Op]) -> list[OpResult]:
+    """The core system's ops through the one write path, strictly: a refusal is the answer
+    (mapped by ``server.errors``), never a quarantined op."""
+    return merge.apply_ops(db, keyring, actor_of(client), ops, strict=True)
 
 
 # -- reads --------------------------------------------------------------------------------
@@ -182,15 +192,8 @@ def write(
     mode: Literal["create", "update", "upsert"],
 ) -> WriteResult:
     values = body.changes()
-    if entity == "family":
-        if values.get("team_id") and not list(db.query("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?",
-                                                       [values["team_id"], client.agency_id])):
-            raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team in this agency")])
-    else:
+    if entity != "family":
         _family_row(db, keyring, client, family_id or "")
-        _check_refs(db, client, entity, family_id or "", values)
-    if entity == "person" and values.get("nhs_number"):
-        values["nhs_number"] = "".join(values["nhs_number"].split())
     row_id = row_id or (getattr(body, "id", UNSET) if getattr(body, "id", UNSET) is not UNSET else None) or new_id()
     existing = records.get(db, keyring, entity, row_id, include_deleted=True)
     if existing is not None and (existing["agency_id"] != client.agency_id
@@ -198,51 +201,35 @@ def write(
         raise NotFound(f"No such {entity}.")
     if existing is not None and existing["deleted"]:
         raise NotFound(f"No such {entity}.")
-    actor = actor_of(client)
     if existing is None:
         if mode == "update":
             raise NotFound(f"No such {entity}.")
-        missing = [f for f in REQUIRED_ON_CREATE.get(entity, ()) if values.get(f) in (None, UNSET)]
+        missing = [f.name for f in model.entity(entity).fields if f.required and values.get(f.name) in (None, UNSET)]
         if missing:
             raise InvalidInput("Some fields are needed to create this record.",
                                errors=[FieldError(f"body.{f}", "required") for f in missing])
-        if entity == "family":
-            values.setdefault("status", "active")
-        _refused(apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": entity,
-                                                 "entity_id": row_id, "agency_id": client.agency_id,
-                                                 "family_id": family_id, "values": values, "hlc": actor.hlc}]))
+        values = {k: v for k, v in values.items() if v is not None}
+        _apply(db, keyring, client, [make_create(entity, row_id, row_id if entity == "family" else family_id or "",
+                                                 values)])
         _after_write(db, keyring, client, entity, row_id, values, body)
         row = records.get(db, keyring, entity, row_id)
         assert row is not None
         return WriteResult(201, representation(db, keyring, entity, row), row["version"])
     if mode == "create":
         raise _exists(entity)
-    if if_match is None:
-        raise PreconditionRequired("Send If-Match with the version you last read (the ETag).")
-    if if_match > existing["version"]:
-        raise PreconditionFailed("If-Match names a version this record has not reached.",
-                                 errors=[FieldError("header.If-Match", f"latest is {existing['version']}")])
-    spec = records.ENTITIES[entity]
-    bad = [f for f in values if f in spec.immutable and values[f] != existing.get(f)]
-    if bad:
-        raise InvalidInput("These fields cannot be changed.", errors=[FieldError(f"body.{f}", "fixed at creation")
-                                                                      for f in bad])
-    ops = []
-    for fld, value in values.items():
-        fv = int((existing["field_meta"].get(fld) or {}).get("v", 0))
-        ops.append({"type": "set", "op_id": new_id(), "entity": entity, "entity_id": row_id, "family_id":
-                    existing["family_id"], "field": fld, "value": value,
-                    "base_version": fv if fv <= if_match else if_match, "hlc": actor.hlc})
-    results = apply_ops(db, keyring, actor, ops)
+    version = writes.based_on(if_match, existing)
+    spec = model.entity(entity)
+    # A whole record sent back (PUT) names its fixed fields as they are: only a change to
+    # one is a change (and the merge refuses it).
+    values = {k: v for k, v in values.items()
+              if not (spec.field(k) and spec.field(k).immutable and same(existing.get(k), v))}
+    ops = writes.set_ops(entity, existing, values, version)
+    results = _apply(db, keyring, client, ops)
     _after_write(db, keyring, client, entity, row_id, values, body)
     row = records.get(db, keyring, entity, row_id)
     assert row is not None
-    conflicts = [r for r in results if r["status"] == "conflict"]
-    rejected = [r for r in results if r["status"] == "rejected"]
-    if rejected:
-        raise InvalidInput("Some fields could not be written.",
-                           errors=[FieldError(f"body.{r['field']}", r["reason"] or "rejected") for r in rejected])
     current = representation(db, keyring, entity, row)
+    conflicts = [(op.field, r) for op, r in zip(ops, results) if r.status == "conflict"]
     if conflicts:
         return WriteResult(409, {
             "type": "urn:hearthside:problem:edit-conflict",
@@ -250,46 +237,21 @@ def write(
             "status": 409,
             "detail": "Fields changed by someone else since the If-Match version are recorded as conflicts for a"
                       " person to resolve; the other fields were merged.",
-            "conflicting_fields": [r["field"] for r in conflicts],
-            "conflicts": [{"field": r["field"], "conflict_id": r["conflict_id"], "yours": values[r["field"]],
-                           "current": _before(existing, r["field"])} for r in conflicts],
-            "applied_fields": [r["field"] for r in results if r["status"] == "applied"],
+            "conflicting_fields": [f for f, _ in conflicts],
+            "conflicts": [{"field": f, "conflict_id": r.conflict_id, "yours": values[f], "current": existing.get(f)}
+                          for f, r in conflicts],
+            "applied_fields": [op.field for op, r in zip(ops, results) if r.status == "applied"],
             "current": current,
         }, row["version"])
     return WriteResult(200, current, row["version"])
 
 
-def _refused(results: list[dict[str, Any]]) -> None:
-    """A create the merge would not apply: nothing is kept (the transaction rolls back)."""
-    bad = [r for r in results if r["status"] not in ("applied", "duplicate")]
-    if bad:
-        raise InvalidInput("The record could not be created.",
-                           errors=[FieldError("body", r.get("reason") or r["status"]) for r in bad])
-
-
-def _before(existing: dict[str, Any], fld: str) -> Any:
-    return existing.get(fld)
-
-
 def _exists(entity: str) -> DomainError:
-    from ..errors import Conflict
-
     return Conflict(f"That {entity} already exists; update it with PUT or PATCH and If-Match.",
                     errors=[FieldError("body.id", "already used")])
 
 
-def _check_refs(db, client: AgencyClient, entity: str, family_id: str, values: dict[str, Any]) -> None:
-    if entity == "relationship":
-        for fld in ("adult_id", "child_id"):
-            if fld in values and not list(db.query("SELECT 1 FROM persons WHERE id = ? AND family_id = ? AND deleted = 0",
-                                                   [values[fld], family_id])):
-                raise InvalidInput("No such person in this family.", errors=[FieldError(f"body.{fld}", "no such person")])
-
-
 def _after_write(db, keyring, client: AgencyClient, entity: str, row_id: str, values: dict[str, Any], body: Any) -> None:
-    if entity == "person" and "nhs_number" in values:
-        db.execute("UPDATE persons SET nhs_number_index = ? WHERE id = ?",
-                   [keyring.blind_index("nhs", values["nhs_number"]) if values["nhs_number"] else None, row_id])
     for ext in getattr(body, "external_ids", []) or []:
         external_ids.put(db, keyring, client.agency_id, entity, row_id,
                          external_ids.ExternalId(system=ext.system or client.identifier_system, value=ext.value),
@@ -313,11 +275,8 @@ def allocate(db, keyring, client: AgencyClient, family_id: str, practitioner_id:
         if not body.active:
             raise NotFound("That practitioner is not allocated to this family.")
         allocation_id = new_id()
-        actor = actor_of(client)
-        _refused(apply_ops(db, keyring, actor, [{"type": "create", "op_id": new_id(), "entity": "allocation",
-                                                 "entity_id": allocation_id, "agency_id": client.agency_id,
-                                                 "family_id": family_id, "hlc": actor.hlc,
-                                                 "values": {"practitioner_id": practitioner_id, "active": True}}]))
+        _apply(db, keyring, client, [make_create("allocation", allocation_id, family_id,
+                                                 {"practitioner_id": practitioner_id, "active": True})])
         row = records.get(db, keyring, "allocation", allocation_id)
         assert row is not None
         _after_write(db, keyring, client, "allocation", allocation_id, {"active": True}, body)

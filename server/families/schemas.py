@@ -1,27 +1,39 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgspec
 
+from sync.shapes import Date, field_type
+
 from ..accounts.schemas import Uuid
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Text = Annotated[str, msgspec.Meta(max_length=2000)]
-Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-PersonRole = Literal["child", "unborn", "mother", "father", "male-carer", "partner", "other-adult"]
+# Each field's type, limit and choices come from the model (``sync.model``).
+FamilyName = field_type("family", "family_name", min_length=1)
+Address = field_type("family", "address")
+Postcode = field_type("family", "postcode")
+Phone = field_type("family", "phone")
+Notes = field_type("family", "notes")
+FamilyStatus = field_type("family", "status")
+PersonRole = field_type("person", "role")
+GivenName = field_type("person", "given_name", min_length=1)
+Surname = field_type("person", "family_name", min_length=1)
+Sex = field_type("person", "sex")
+NhsNumber = field_type("person", "nhs_number")
+Ethnicity = field_type("person", "ethnicity", min_length=1)
+Language = field_type("person", "language", min_length=1)
 
 
 class PersonCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: PersonRole
-    given_name: Name
-    family_name: Name | None = None
+    given_name: GivenName
+    family_name: Surname | None = None
     date_of_birth: Date | None = None
     expected_date: Date | None = None
-    sex: Literal["female", "male", "other", "unknown"] | None = None
-    nhs_number: Annotated[str, msgspec.Meta(pattern=r"^\d{3} ?\d{3} ?\d{4}$")] | None = None
-    ethnicity: Name | None = None
-    language: Name | None = None
+    sex: Sex | None = None
+    nhs_number: NhsNumber | None = None
+    ethnicity: Ethnicity | None = None
+    language: Language | None = None
     interpreter_needed: bool = False
     lives_in_household: bool = True
     protection_plan: bool = False
@@ -111,22 +123,22 @@ class ObservationRead(msgspec.Struct):
 
 
 class FamilyCreate(msgspec.Struct, forbid_unknown_fields=True):
-    family_name: Name
+    family_name: FamilyName
     team_id: Uuid | None = None
-    address: Text | None = None
-    postcode: Annotated[str, msgspec.Meta(max_length=10)] | None = None
-    phone: Annotated[str, msgspec.Meta(max_length=30)] | None = None
-    notes: Text | None = None
+    address: Address | None = None
+    postcode: Postcode | None = None
+    phone: Phone | None = None
+    notes: Notes | None = None
     id: Uuid | None = None
 
 
 class FamilyUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    family_name: Name | msgspec.UnsetType = msgspec.UNSET
-    address: Text | None | msgspec.UnsetType = msgspec.UNSET
-    postcode: Annotated[str, msgspec.Meta(max_length=10)] | None | msgspec.UnsetType = msgspec.UNSET
-    phone: Annotated[str, msgspec.Meta(max_length=30)] | None | msgspec.UnsetType = msgspec.UNSET
-    notes: Text | None | msgspec.UnsetType = msgspec.UNSET
-    status: Literal["active", "closed"] | msgspec.UnsetType = msgspec.UNSET
+    family_name: FamilyName | msgspec.UnsetType = msgspec.UNSET
+    address: Address | None | msgspec.UnsetType = msgspec.UNSET
+    postcode: Postcode | None | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | None | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | None | msgspec.UnsetType = msgspec.UNSET
+    status: FamilyStatus | msgspec.UnsetType = msgspec.UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not msgspec.UNSET}

@@ -1,4 +1,5 @@
-"""Families and their people: reads scoped by ``access``, writes through ``records``."""
+"""Families and their people: reads scoped by ``access``; writes are ops through the one
+write path (``server.writes``, ``sync.merge``), which decides who may do what."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from typing import Any
 import msgspec
 import sqlite_utils
 
-from .. import audit
-from ..access import Principal, family_condition, require_family, require_role
+from sync.writer import make_create, make_set
+
+from .. import audit, writes
+from ..access import Principal, family_condition, load_in_reach, require_family
 from ..errors import FieldError, InvalidInput, NotFound
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
-from ..storage.records import Actor
 from .schemas import (
     AllocationCreate,
     AllocationRead,
@@ -29,10 +31,6 @@ from .schemas import (
     RelationshipRead,
     VisitRead,
 )
-
-
-def actor_of(p: Principal) -> Actor:
-    return Actor(user_id=p.user_id, device_id=p.device_id)
 
 
 def list_families(db: sqlite_utils.Database, keyring: Keyring, p: Principal) -> list[FamilySummary]:
@@ -66,98 +64,85 @@ def get_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, family
     )
 
 
-def _check_team(db: sqlite_utils.Database, p: Principal, team_id: str | None) -> str | None:
-    if p.role == "supervisor":
-        # Supervisors create families in their own team only.
-        if team_id not in (None, p.team_id):
-            raise InvalidInput("You can only add families to your own team.",
-                               errors=[FieldError("body.team_id", "not your team")])
-        return p.team_id
-    if team_id and not list(db.query("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?", [team_id, p.agency_id])):
-        raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team in this agency")])
-    return team_id
+def _values(body: msgspec.Struct) -> dict[str, Any]:
+    """A create body as op values: what was sent (an empty optional field is simply absent)."""
+    return {k: v for k, v in msgspec.to_builtins(body).items() if k != "id" and v is not None}
+
+
+def _unused(db: sqlite_utils.Database, table: str, record_id: str) -> None:
+    if db.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone():
+        raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
 
 
 def create_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FamilyCreate) -> FamilyRead:
-    require_role(p, "admin", "supervisor")
-    team_id = _check_team(db, p, body.team_id)
+    """A new family: the merge sets a supervisor's team and refuses another team's."""
     family_id = body.id or new_id()
-    if list(db.query("SELECT 1 FROM families WHERE id = ?", [family_id])):
-        raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
-    values = msgspec.to_builtins(body)
-    values.update(id=family_id, agency_id=p.agency_id, team_id=team_id, status="active")
-    records.insert(db, keyring, "family", values, actor_of(p))
+    _unused(db, "families", family_id)
+    writes.apply(db, keyring, p, [make_create("family", family_id, family_id, _values(body))])
     audit.record(db, "family-created", entity="family", entity_id=family_id, family_id=family_id, **audit.by(p))
     return get_family(db, keyring, p, family_id)
 
 
 def update_family(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: FamilyUpdate
-) -> FamilyRead:
-    require_family(db, p, family_id)
-    require_role(p, "admin", "supervisor")
-    records.update(db, keyring, "family", family_id, body.changes(), actor_of(p))
-    audit.record(db, "family-updated", entity="family", entity_id=family_id, family_id=family_id, **audit.by(p))
-    return get_family(db, keyring, p, family_id)
+    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: FamilyUpdate,
+    if_match: str | None,
+) -> writes.Written:
+    family = load_in_reach(db, keyring, p, "family", family_id, "family")
+    version = writes.require_if_match(if_match, family)
+    ops = writes.set_ops("family", family, body.changes(), version)
+    results = writes.apply(db, keyring, p, ops)
+    audit.record(db, "family-updated", entity="family", entity_id=family_id, family_id=family_id,
+                 detail={"fields": sorted(body.changes())}, **audit.by(p))
+    read = get_family(db, keyring, p, family_id)
+    return writes.outcome(read, read.version, ops, results)
 
 
 def add_person(
     db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: PersonCreate
 ) -> PersonRead:
     require_family(db, p, family_id)
-    require_role(p, "admin", "supervisor")
     person_id = body.id or new_id()
-    if list(db.query("SELECT 1 FROM persons WHERE id = ?", [person_id])):
-        raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
-    values = msgspec.to_builtins(body)
-    if values.get("nhs_number"):
-        values["nhs_number"] = "".join(values["nhs_number"].split())
-    values.update(id=person_id, agency_id=p.agency_id, family_id=family_id)
-    records.insert(db, keyring, "person", values, actor_of(p))
-    if values.get("nhs_number"):
-        db.execute("UPDATE persons SET nhs_number_index = ? WHERE id = ?",
-                   [keyring.blind_index("nhs", values["nhs_number"]), person_id])
+    _unused(db, "persons", person_id)
+    writes.apply(db, keyring, p, [make_create("person", person_id, family_id, _values(body))])
     audit.record(db, "person-created", entity="person", entity_id=person_id, family_id=family_id, **audit.by(p))
-    row = records.get(db, keyring, "person", person_id)
-    return msgspec.convert(row, PersonRead)
+    return msgspec.convert(records.get(db, keyring, "person", person_id), PersonRead)
 
 
 def allocate(
     db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: AllocationCreate
 ) -> AllocationRead:
+    """Allocate a practitioner. A create, so no If-Match: an allocation that exists is made
+    active again (the request says what it wants, whatever the allocation's history)."""
     require_family(db, p, family_id)
-    require_role(p, "admin", "supervisor")
-    practitioner = list(
-        db.query("SELECT * FROM users WHERE id = ? AND agency_id = ? AND role = 'practitioner'",
-                 [body.practitioner_id, p.agency_id])
-    )
-    if not practitioner:
-        raise InvalidInput("No such practitioner.", errors=[FieldError("body.practitioner_id", "no such practitioner")])
     existing = records.find(db, keyring, "allocation", "family_id = ? AND practitioner_id = ?",
                             [family_id, body.practitioner_id])
     if existing:
-        records.update(db, keyring, "allocation", existing[0]["id"], {"active": True}, actor_of(p))
         allocation_id = existing[0]["id"]
+        base = writes.base_version(existing[0], "active", int(existing[0]["version"]))
+        op = make_set("allocation", allocation_id, family_id, "active", True, base)
     else:
         allocation_id = new_id()
-        records.insert(db, keyring, "allocation",
-                       {"id": allocation_id, "agency_id": p.agency_id, "family_id": family_id,
-                        "practitioner_id": body.practitioner_id, "active": True}, actor_of(p))
+        op = make_create("allocation", allocation_id, family_id, {"practitioner_id": body.practitioner_id,
+                                                                  "active": True})
+    writes.apply(db, keyring, p, [op])
     audit.record(db, "family-allocated", entity="allocation", entity_id=allocation_id, family_id=family_id,
                  **audit.by(p))
     return msgspec.convert(records.get(db, keyring, "allocation", allocation_id), AllocationRead)
 
 
 def deallocate(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, practitioner_id: str
-) -> AllocationRead:
+    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, practitioner_id: str,
+    if_match: str | None,
+) -> writes.Written:
     require_family(db, p, family_id)
-    require_role(p, "admin", "supervisor")
     existing = records.find(db, keyring, "allocation", "family_id = ? AND practitioner_id = ? AND active = 1",
                             [family_id, practitioner_id])
     if not existing:
         raise NotFound("That practitioner is not allocated to this family.")
-    records.update(db, keyring, "allocation", existing[0]["id"], {"active": False}, actor_of(p))
-    audit.record(db, "family-deallocated", entity="allocation", entity_id=existing[0]["id"], family_id=family_id,
+    allocation = existing[0]
+    ops = writes.set_ops("allocation", allocation, {"active": False}, writes.require_if_match(if_match, allocation))
+    results = writes.apply(db, keyring, p, ops)
+    audit.record(db, "family-deallocated", entity="allocation", entity_id=allocation["id"], family_id=family_id,
                  **audit.by(p))
-    return msgspec.convert(records.get(db, keyring, "allocation", existing[0]["id"]), AllocationRead)
+    read = msgspec.convert(records.get(db, keyring, "allocation", allocation["id"]), AllocationRead)
+    return writes.outcome(read, read.version, ops, results)

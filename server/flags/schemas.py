@@ -4,22 +4,26 @@ from typing import Annotated, Any
 
 import msgspec
 
+from sync.shapes import field_type
+
 from ..accounts.schemas import Uuid
 from ..followups.schemas import Date, FollowUpRead
+from ..followups.schemas import Text as FollowUpText
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+Decision = field_type("flag", "decision", min_length=1)
+Rationale = field_type("flag", "rationale", min_length=1)
 
 
 class DecisionFollowUp(msgspec.Struct, forbid_unknown_fields=True):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    text: FollowUpText
     due_date: Date
     # Default: the practitioner allocated to the visit behind the flag.
     assignee_id: Uuid | None = None
 
 
 class FlagDecision(msgspec.Struct, forbid_unknown_fields=True):
-    decision: Text
-    rationale: Text
+    decision: Decision
+    rationale: Rationale
     # Close the flag with this decision (a flag can only be closed with one).
     close: bool = True
     follow_ups: Annotated[list[DecisionFollowUp], msgspec.Meta(max_length=20)] = []

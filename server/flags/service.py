@@ -1,6 +1,8 @@
 """Flags to supervisors: listed by severity and age, acknowledged, decided with a
 rationale, closed only with a decision (status open -> acknowledged -> closed; a flag is
-never deleted)."""
+never deleted). Writes are ops through the one write path (``server.writes``,
+``sync.merge``): the policy says who may act on a flag, the merge records who
+acknowledged and decided, and when."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ from typing import Any
 
 import sqlite_utils
 
-from .. import audit
+from sync.policy import Refused
+
+from .. import audit, writes
 from ..access import Principal, family_condition, load_in_reach, require_role, user_condition
-from ..clock import iso, now_iso, parse_iso, utcnow
-from ..errors import Conflict, FieldError
+from ..clock import iso, parse_iso, utcnow
 from ..followups import dates
-from ..followups.service import actor_of, check_assignee, create_follow_up, to_read as follow_up_read
 from ..followups.schemas import FollowUpCreate
+from ..followups.service import create_op as follow_up_op, get_follow_up, to_read as follow_up_read
 from ..storage import records
 from ..storage.crypto import Keyring
 from .schemas import FlagDecision, FlagDetail, FlagRead, FlagRecord, Overview, PractitionerOverdue, PractitionerSync
@@ -68,6 +71,7 @@ def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, fl
         if person is not None:
             subject = {k: person.get(k) for k in ("id", "role", "given_name", "family_name", "date_of_birth",
                                                   "protection_plan")}
+    # The follow-ups of the visit behind the flag, or the follow-up an overdue flag escalates.
     linked = records.find(db, keyring, "follow_up", "(visit_id IS ? AND visit_id IS NOT NULL) OR id = ?",
                           [flag.get("visit_id"), flag.get("subject_id") or ""], order_by="due_at, id")
     practitioner = None
@@ -94,60 +98,69 @@ def get_flag(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id:
     return FlagDetail(flag=to_read(flag, utcnow()), record=_record_behind(db, keyring, p, flag))
 
 
-def acknowledge(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
-    require_role(p, "supervisor", "admin")
+def _set(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag: dict[str, Any], changes: dict[str, Any],
+         if_match: str | None) -> tuple[list, list]:
+    ops = writes.set_ops("flag", flag, changes, writes.require_if_match(if_match, flag))
+    return ops, writes.apply(db, keyring, p, ops)
+
+
+def _written(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, ops: list, results: list,
+             created: list | None = None) -> writes.Written:
+    detail = get_flag(db, keyring, p, flag_id)
+    detail.created_follow_ups = created or []
+    return writes.outcome(detail, detail.flag.version, ops, results)
+
+
+def acknowledge(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str,
+                if_match: str | None) -> writes.Written:
+    """Acknowledge an open flag; one already acknowledged or closed stays as it is."""
     flag = _load(db, keyring, p, flag_id)
+    ops, results = _set(db, keyring, p, flag, {"status": "acknowledged"}, if_match)
     if flag["status"] == "open":
-        records.update(db, keyring, "flag", flag_id, {
-            "status": "acknowledged", "acknowledged_by": p.user_id, "acknowledged_at": now_iso()}, actor_of(p))
         audit.record(db, "flag-acknowledged", entity="flag", entity_id=flag_id, family_id=flag["family_id"],
                      **audit.by(p))
-    return get_flag(db, keyring, p, flag_id)
+    return _written(db, keyring, p, flag_id, ops, results)
 
 
-def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, body: FlagDecision) -> FlagDetail:
-    require_role(p, "supervisor", "admin")
+def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, body: FlagDecision,
+           if_match: str | None) -> writes.Written:
+    """Record the decision and rationale (closing the flag unless ``close`` is false); the
+    follow-ups it asks for are created only when the decision is recorded without a
+    conflict (a supervisor resending after a 409 must not get them twice)."""
     flag = _load(db, keyring, p, flag_id)
-    if flag["status"] == "closed":
-        raise Conflict("This flag is closed; its decision stands. Raise a new follow-up instead.",
-                       errors=[FieldError("body.decision", "flag already closed")])
-    at = now_iso()
-    changes: dict[str, Any] = {
-        "decision": body.decision, "rationale": body.rationale, "decided_by": p.user_id, "decided_at": at,
-        "status": "closed" if body.close else "acknowledged",
-    }
-    if not flag.get("acknowledged_by"):
-        changes.update(acknowledged_by=p.user_id, acknowledged_at=at)
+    ops, results = _set(db, keyring, p, flag, {
+        "decision": body.decision, "rationale": body.rationale,
+        "status": "closed" if body.close else "acknowledged"}, if_match)
     created = []
-    default_assignee = None
-    if flag.get("visit_id"):
-        rows = list(db.query("SELECT practitioner_id FROM visits WHERE id = ?", [flag["visit_id"]]))
-        default_assignee = rows[0]["practitioner_id"] if rows else None
-    for i, fu in enumerate(body.follow_ups):
-        assignee = fu.assignee_id or default_assignee or p.user_id
-        check_assignee(db, p, flag["family_id"], assignee, f"body.follow_ups[{i}].assignee_id")
-        created.append(create_follow_up(db, keyring, p, FollowUpCreate(
-            family_id=flag["family_id"], text=fu.text, due_date=fu.due_date, assignee_id=assignee,
-            visit_id=flag.get("visit_id"))))
-    records.update(db, keyring, "flag", flag_id, changes, actor_of(p))
+    if not any(r.status == "conflict" for r in results) and body.follow_ups:
+        default_assignee = None
+        if flag.get("visit_id"):
+            row = db.conn.execute("SELECT practitioner_id FROM visits WHERE id = ?", [flag["visit_id"]]).fetchone()
+            default_assignee = row[0] if row else None
+        fu_ops = [follow_up_op(db, p, FollowUpCreate(
+            family_id=flag["family_id"], text=fu.text, due_date=fu.due_date,
+            assignee_id=fu.assignee_id or default_assignee or p.user_id, visit_id=flag.get("visit_id")))
+            for fu in body.follow_ups]
+        for i, op in enumerate(fu_ops):
+            try:
+                writes.apply(db, keyring, p, [op])
+            except Refused as exc:  # name the follow-up in the body it came from
+                raise Refused(exc.reason, exc.kind, f"follow_ups[{i}].{exc.field}" if exc.field else None) from None
+        created = [get_follow_up(db, keyring, p, op.entity_id) for op in fu_ops]
     audit.record(db, "flag-decided" if body.close else "flag-decision-recorded", entity="flag", entity_id=flag_id,
                  family_id=flag["family_id"], detail={"follow_ups": len(created), "closed": body.close},
                  **audit.by(p))
-    detail = get_flag(db, keyring, p, flag_id)
-    detail.created_follow_ups = created
-    return detail
+    return _written(db, keyring, p, flag_id, ops, results, created)
 
 
-def close(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
-    require_role(p, "supervisor", "admin")
+def close(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str,
+          if_match: str | None) -> writes.Written:
+    """Close a flag whose decision is recorded (the merge refuses one without: 409)."""
     flag = _load(db, keyring, p, flag_id)
-    if not flag.get("decision"):
-        raise Conflict("A flag can only be closed with a recorded decision and rationale.",
-                       errors=[FieldError("body.decision", "record a decision first")])
+    ops, results = _set(db, keyring, p, flag, {"status": "closed"}, if_match)
     if flag["status"] != "closed":
-        records.update(db, keyring, "flag", flag_id, {"status": "closed"}, actor_of(p))
         audit.record(db, "flag-closed", entity="flag", entity_id=flag_id, family_id=flag["family_id"], **audit.by(p))
-    return get_flag(db, keyring, p, flag_id)
+    return _written(db, keyring, p, flag_id, ops, results)
 
 
 def overview(db: sqlite_utils.Database, keyring: Keyring, p: Principal, now: datetime | None = None) -> Overview:

@@ -6,7 +6,11 @@ subject, so running a visit twice (sync retry, the scheduler's sweep after the s
 creates nothing new. Call it inside the transaction that completed the visit, so the
 outcome commits with it:
 
-    apply_visit_outcome(db, keyring, content, visit_id, actor)
+    apply_visit_outcome(db, keyring, content, visit_id)
+
+What the rules yield is written as the server's own ops (the ``system`` writer) through
+the one write path, ``sync.merge.apply_ops``: the same checks as any other writer's
+create, and an op the merge refuses is quarantined for an admin to see, never lost.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import sqlite_utils
 from ..clock import iso, now_iso, utcnow
 from ..content.rules import evaluate, with_params
 from ..ids import stable_id
+from sync import merge
+from sync.writer import make_create
+
 from ..storage import records
 from ..storage.crypto import Keyring
 from ..storage.db import Database
-from ..storage.records import SYSTEM, Actor
 from . import dates
 
 # Person roles in the record -> carer roles in content (settings.yaml carer_roles).
@@ -118,9 +124,7 @@ def _still_open(db: sqlite_utils.Database, table: str, open_cond: str, family_id
         [family_id, rule, subject])))
 
 
-def apply_visit_outcome(
-    db: sqlite_utils.Database, keyring: Keyring, content: Any, visit_id: str, actor: Actor = SYSTEM
-) -> dict[str, list[str]]:
+def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: Any, visit_id: str) -> dict[str, list[str]]:
     """Run the rules for a completed visit; create the follow-ups and flags not yet there.
     Returns the ids created (``follow_ups``, ``flags``); empty when nothing is new or the
     visit is not completed."""
@@ -133,7 +137,8 @@ def apply_visit_outcome(
     if isinstance(params, dict) and params:
         content = with_params(content, {k: v for k, v in params.items() if isinstance(v, int)})
     outcome = evaluate(content, build_facts(db, keyring, visit, tz))
-    base = {"agency_id": visit["agency_id"], "family_id": visit["family_id"], "visit_id": visit_id}
+    family_id = visit["family_id"]
+    ops = []
     for fu in outcome.follow_ups:
         fid = follow_up_id(visit_id, fu.rule, fu.subject)
         if list(db.query("SELECT 1 FROM follow_ups WHERE id = ?", [fid])) or _still_open(
@@ -141,26 +146,28 @@ def apply_visit_outcome(
         ):
             continue
         assignee = visit["practitioner_id"] if fu.assignee != "supervisor" else _supervisor_of(db, visit["family_id"])
-        records.insert(db, keyring, "follow_up", {
-            **base, "id": fid, "rule_id": fu.rule, "subject_id": fu.subject,
+        ops.append(("follow_ups", make_create("follow_up", fid, family_id, {
+            "visit_id": visit_id, "rule_id": fu.rule, "subject_id": fu.subject,
             "assignee_id": assignee or visit["practitioner_id"],
             # The engine counts days from the visit's local date; due at the end of that day.
             "due_at": dates.due_at_for(date.fromisoformat(fu.due), tz),
-            "text": fu.text, "status": "open"}, actor)
-        created["follow_ups"].append(fid)
+            "text": fu.text, "status": "open"}, op_id=stable_id("op", fid))))
     for fl in outcome.flags:
         xid = flag_id(visit_id, fl.rule, fl.subject)
         if list(db.query("SELECT 1 FROM flags WHERE id = ?", [xid])) or _still_open(
             db, "flags", "status != 'closed'", visit["family_id"], fl.rule, fl.subject
         ):
             continue
-        records.insert(db, keyring, "flag", {
-            **base, "id": xid, "rule_id": fl.rule, "subject_id": fl.subject, "severity": fl.severity,
+        ops.append(("flags", make_create("flag", xid, family_id, {
+            "visit_id": visit_id, "rule_id": fl.rule, "subject_id": fl.subject, "severity": fl.severity,
             "reason": fl.reason, "answers": [
                 {"checklist": a.checklist, "subject": a.subject, "item": a.item, "value": a.value}
                 for a in fl.answers],
-            "status": "open", "raised_by": visit["practitioner_id"]}, actor)
-        created["flags"].append(xid)
+            "status": "open", "raised_by": visit["practitioner_id"]}, op_id=stable_id("op", xid))))
+    results = merge.apply_ops(db, keyring, records.SYSTEM, [op for _, op in ops], agency_id=visit["agency_id"])
+    for (kind, op), result in zip(ops, results):
+        if result.status == "applied":
+            created[kind].append(op.entity_id)
     db.execute(
         "INSERT INTO visit_outcomes (visit_id, applied_at, follow_ups, flags) VALUES (?,?,?,?)"
         " ON CONFLICT(visit_id) DO UPDATE SET applied_at = excluded.applied_at,"

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
+from sync.shapes import field_type, finished
+from sync.values import DATE_RE
+
 from ..accounts.schemas import Uuid
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="a local date (agency time zone)")]
+Text = field_type("follow_up", "text", min_length=1)
+Note = field_type("follow_up", "note", min_length=1)
+Date = Annotated[str, msgspec.Meta(pattern=DATE_RE.pattern, description="a local date (agency time zone)")]
+Finished = finished("follow_up")
 
 
 class FollowUpCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,8 +26,8 @@ class FollowUpCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FollowUpComplete(msgspec.Struct, forbid_unknown_fields=True):
-    note: Text
-    status: Literal["done", "cancelled"] = "done"
+    note: Note
+    status: Finished = "done"
 
 
 class FollowUpReassign(msgspec.Struct, forbid_unknown_fields=True):

@@ -1,5 +1,7 @@
-"""Follow-ups: lists scoped by ``access``, writes through ``records``; status only moves
-forward (open -> done | cancelled)."""
+"""Follow-ups: lists scoped by ``access``; writes are ops through the one write path
+(``server.writes``, ``sync.merge``), whose policy says who may create, complete and
+reassign, and whose model says status only moves forward (open -> done | cancelled) and
+a finished follow-up is not edited."""
 
 from __future__ import annotations
 
@@ -8,20 +10,18 @@ from typing import Any
 
 import sqlite_utils
 
-from .. import audit
-from ..access import Principal, family_condition, load_in_reach, require_family, require_role
-from ..clock import iso, now_iso, utcnow
-from ..errors import Conflict, FieldError, Forbidden, InvalidInput
+from sync.protocol import CreateOp
+from sync.writer import make_create
+
+from .. import audit, writes
+from ..access import Principal, family_condition, load_in_reach
+from ..clock import iso, utcnow
+from ..errors import FieldError, InvalidInput
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
-from ..storage.records import Actor
 from . import dates
 from .schemas import FollowUpComplete, FollowUpCreate, FollowUpRead, FollowUpReassign
-
-
-def actor_of(p: Principal) -> Actor:
-    return Actor(user_id=p.user_id, device_id=p.device_id)
 
 
 def to_read(row: dict[str, Any], tz, now: datetime) -> FollowUpRead:
@@ -41,18 +41,6 @@ def _parse_day(text: str, field: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput("Not a date.", errors=[FieldError(field, "not a valid date (YYYY-MM-DD)")]) from None
-
-
-def check_assignee(db: sqlite_utils.Database, p: Principal, family_id: str, assignee_id: str, field: str) -> None:
-    """Someone who can act on the family: an enabled practitioner or supervisor of the
-    family's team (an admin may assign anyone enabled in the agency)."""
-    rows = list(db.query(
-        "SELECT u.team_id, u.role FROM users u WHERE u.id = ? AND u.agency_id = ? AND u.disabled_at IS NULL"
-        " AND u.role IN ('practitioner', 'supervisor')", [assignee_id, p.agency_id]))
-    team = list(db.query("SELECT team_id FROM families WHERE id = ?", [family_id]))
-    if not rows or (team and team[0]["team_id"] and rows[0]["team_id"] != team[0]["team_id"]):
-        raise InvalidInput("That person cannot be given this follow-up.",
-                           errors=[FieldError(field, "not a practitioner or supervisor of the family's team")])
 
 
 def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str) -> dict[str, Any]:
@@ -92,58 +80,55 @@ def get_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, fol
     return to_read(row, dates.agency_zone(db, p.agency_id), utcnow())
 
 
-def create_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FollowUpCreate) -> FollowUpRead:
-    require_family(db, p, body.family_id)
-    assignee = body.assignee_id or p.user_id
-    if p.role == "practitioner" and assignee != p.user_id:
-        raise Forbidden("Practitioners add follow-ups for themselves; a supervisor can reassign them.")
-    check_assignee(db, p, body.family_id, assignee, "body.assignee_id")
-    if body.visit_id and not list(db.query("SELECT 1 FROM visits WHERE id = ? AND family_id = ?",
-                                           [body.visit_id, body.family_id])):
-        raise InvalidInput("No such visit for this family.", errors=[FieldError("body.visit_id", "no such visit")])
+def create_op(db: sqlite_utils.Database, p: Principal, body: FollowUpCreate) -> CreateOp:
+    """The op for a new follow-up: yours unless it names someone else (whom the policy then
+    judges: a practitioner adds follow-ups for themselves only)."""
     follow_up_id = body.id or new_id()
-    if list(db.query("SELECT 1 FROM follow_ups WHERE id = ?", [follow_up_id])):
+    if db.conn.execute("SELECT 1 FROM follow_ups WHERE id = ?", [follow_up_id]).fetchone():
         raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
-    tz = dates.agency_zone(db, p.agency_id)
-    due_at = dates.due_at_for(_parse_day(body.due_date, "body.due_date"), tz)
-    records.insert(db, keyring, "follow_up", {
-        "id": follow_up_id, "agency_id": p.agency_id, "family_id": body.family_id, "visit_id": body.visit_id,
-        "assignee_id": assignee, "due_at": due_at, "text": body.text, "status": "open"}, actor_of(p))
-    audit.record(db, "follow-up-created", entity="follow_up", entity_id=follow_up_id, family_id=body.family_id,
+    due_at = dates.due_at_for(_parse_day(body.due_date, "body.due_date"), dates.agency_zone(db, p.agency_id))
+    values = {"assignee_id": body.assignee_id or p.user_id, "due_at": due_at, "text": body.text}
+    if body.visit_id:
+        values["visit_id"] = body.visit_id
+    return make_create("follow_up", follow_up_id, body.family_id, values)
+
+
+def create_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FollowUpCreate) -> FollowUpRead:
+    op = create_op(db, p, body)
+    writes.apply(db, keyring, p, [op])
+    audit.record(db, "follow-up-created", entity="follow_up", entity_id=op.entity_id, family_id=body.family_id,
                  **audit.by(p))
-    return get_follow_up(db, keyring, p, follow_up_id)
+    return get_follow_up(db, keyring, p, op.entity_id)
 
 
 def complete_follow_up(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpComplete
-) -> FollowUpRead:
+    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpComplete,
+    if_match: str | None,
+) -> writes.Written:
+    """Mark done or cancelled with a note. The note goes first: on a follow-up already
+    finished it is refused (409, not edited any more) before the status is looked at."""
     row = _load(db, keyring, p, follow_up_id)
-    if p.role == "practitioner" and row["assignee_id"] != p.user_id:
-        raise Forbidden("Only the person it is assigned to (or a supervisor) can complete this follow-up.")
-    if row["status"] != "open":
-        # Status only moves forward: a done or cancelled follow-up stays so.
-        raise Conflict(f"This follow-up is already {row['status']}.",
-                       errors=[FieldError("body.status", f"already {row['status']}")])
-    records.update(db, keyring, "follow_up", follow_up_id,
-                   {"status": body.status, "note": body.note, "completed_at": now_iso()}, actor_of(p))
+    ops = writes.set_ops("follow_up", row, {"note": body.note, "status": body.status},
+                         writes.require_if_match(if_match, row))
+    results = writes.apply(db, keyring, p, ops)
     audit.record(db, f"follow-up-{body.status}", entity="follow_up", entity_id=follow_up_id,
                  family_id=row["family_id"], **audit.by(p))
-    return get_follow_up(db, keyring, p, follow_up_id)
+    read = get_follow_up(db, keyring, p, follow_up_id)
+    return writes.outcome(read, read.version, ops, results)
 
 
 def reassign_follow_up(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpReassign
-) -> FollowUpRead:
-    require_role(p, "supervisor", "admin")
+    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpReassign,
+    if_match: str | None,
+) -> writes.Written:
     row = _load(db, keyring, p, follow_up_id)
-    if row["status"] != "open":
-        raise Conflict(f"This follow-up is already {row['status']}.")
-    check_assignee(db, p, row["family_id"], body.assignee_id, "body.assignee_id")
     changes: dict[str, Any] = {"assignee_id": body.assignee_id}
     if body.due_date:
         changes["due_at"] = dates.due_at_for(_parse_day(body.due_date, "body.due_date"),
                                              dates.agency_zone(db, p.agency_id))
-    records.update(db, keyring, "follow_up", follow_up_id, changes, actor_of(p))
+    ops = writes.set_ops("follow_up", row, changes, writes.require_if_match(if_match, row))
+    results = writes.apply(db, keyring, p, ops)
     audit.record(db, "follow-up-reassigned", entity="follow_up", entity_id=follow_up_id, family_id=row["family_id"],
                  **audit.by(p))
-    return get_follow_up(db, keyring, p, follow_up_id)
+    read = get_follow_up(db, keyring, p, follow_up_id)
+    return writes.outcome(read, read.version, ops, results)

@@ -21,6 +21,9 @@ from typing import Any
 
 import anyio
 
+from sync import merge
+from sync.writer import make_create
+
 from ..clock import iso, parse_iso, utcnow
 from ..ids import stable_id
 from ..settings import Settings
@@ -262,11 +265,15 @@ def escalate_overdue(db, keyring, now: datetime) -> int:
         flag_id = stable_id("flag", OVERDUE_FLAG_RULE, fu["id"])
         if list(db.query("SELECT 1 FROM flags WHERE id = ?", [flag_id])):
             continue
-        records.insert(db, keyring, "flag", {
-            "id": flag_id, "agency_id": fu["agency_id"], "family_id": fu["family_id"], "visit_id": fu["visit_id"],
-            "rule_id": OVERDUE_FLAG_RULE, "subject_id": fu["id"], "severity": "high", "status": "open",
-            "reason": f"A follow-up is more than {limit} days overdue.",
+        # The server's own op through the one write path; the flag's subject is the
+        # follow-up it escalates.
+        # The op's id derives from the flag's: a refusal is answered once (and quarantined
+        # once), not again at every tick.
+        op = make_create("flag", flag_id, fu["family_id"], {
+            "visit_id": fu["visit_id"], "rule_id": OVERDUE_FLAG_RULE, "subject_id": fu["id"], "severity": "high",
+            "status": "open", "reason": f"A follow-up is more than {limit} days overdue.",
             "answers": {"follow_up_id": fu["id"], "days_overdue": late},
-        })
-        raised += 1
+        }, op_id=stable_id("op", flag_id))
+        result = merge.apply_ops(db, keyring, records.SYSTEM, [op], agency_id=fu["agency_id"])[0]
+        raised += result.status == "applied"
     return raised

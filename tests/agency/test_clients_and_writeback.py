@@ -3,7 +3,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from server.agency.clients import revoke_client, rotate_client
-from server.agency.merge_port import apply_ops
+from sync.merge import apply_ops
+from sync.protocol import SetOp
 from server.storage import records
 from server.storage.records import Actor
 from tests.agency.helpers import bearer, feed_all, make_client, visit
@@ -145,6 +146,36 @@ def test_stale_write_back_gets_409_with_current_values_and_conflicting_fields(cl
     assert values == {"2 New Road", "3 Other Road"}
 
 
+def test_a_clients_stale_if_match_never_overwrites_its_own_newer_write(client, store, world):
+    """Two workers share one integration token: the second, still holding version 1, is
+    told its write conflicts with the first's; both values are kept for a person."""
+    _, token = make_client(store, world.agencies["A"])
+    fid = world.families["own"]
+    h = bearer(token)
+    first = client.patch(f"/api/agency/v1/families/{fid}", headers={**h, "If-Match": '"1"'},
+                         json={"phone": "01632 960010"})
+    assert first.status_code == 200 and first.headers["etag"] == '"2"'
+    stale = client.patch(f"/api/agency/v1/families/{fid}", headers={**h, "If-Match": '"1"'},
+                         json={"phone": "01632 960011"})
+    assert stale.status_code == 409, stale.text
+    body = stale.json()
+    assert body["conflicting_fields"] == ["phone"] and body["conflicts"][0]["conflict_id"]
+    fam = client.get(f"/api/agency/v1/families/{fid}", headers=h).json()
+    conflict = next(c for c in fam["conflicts"] if c["id"] == body["conflicts"][0]["conflict_id"])
+    assert {c["value"] for c in conflict["candidates"]} == {"01632 960010", "01632 960011"}
+
+
+def test_a_refused_write_back_is_answered_and_never_quarantined(client, store, world):
+    _, token = make_client(store, world.agencies["A"])
+    fid = world.families["own"]
+    r = client.post(f"/api/agency/v1/families/{fid}/persons", headers=bearer(token),
+                    json={"role": "child", "given_name": "Ada", "nhs_number": "999 000 0019"})  # bad check digit
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.nhs_number"
+    with store.read() as db:
+        assert db["sync_quarantine"].count == 0 and db["sync_ops"].count == 0
+        assert db.execute("SELECT COUNT(*) FROM persons WHERE family_id = ?", [fid]).fetchone()[0] == 1
+
+
 def test_core_and_practitioner_editing_one_family_merge_fields_and_conflict_on_the_same_field(client, store, world):
     """The core system updates the family's address and the mother's language while the
     practitioner, offline, edits the same mother: the phone's later push of a different
@@ -173,12 +204,12 @@ def test_core_and_practitioner_editing_one_family_merge_fields_and_conflict_on_t
     phone = Actor(user_id=world.users["prac_a1"], device_id=new_id(), hlc="000000000000500-00000-dev")
     with store.write() as db:
         results = apply_ops(db, store.keyring, phone, [
-            {"type": "set", "op_id": new_id(), "entity": "person", "entity_id": mother, "family_id": fid,
-             "field": "interpreter_needed", "value": True, "base_version": base["interpreter_needed"] if
-             "interpreter_needed" in base else 0, "hlc": phone.hlc},
-            {"type": "set", "op_id": new_id(), "entity": "person", "entity_id": mother, "family_id": fid,
-             "field": "language", "value": "Ukrainian", "base_version": base["language"], "hlc": phone.hlc}])
-    assert [x["status"] for x in results] == ["applied", "conflict"]
+            SetOp(op_id=new_id(), client_seq=1, hlc=phone.hlc, entity="person", entity_id=mother, family_id=fid,
+                  field="interpreter_needed", value=True,
+                  base_version=base.get("interpreter_needed", 0)),
+            SetOp(op_id=new_id(), client_seq=2, hlc=phone.hlc, entity="person", entity_id=mother, family_id=fid,
+                  field="language", value="Ukrainian", base_version=base["language"])])
+    assert [x.status for x in results] == ["applied", "conflict"]
 
     fam = client.get(f"/api/agency/v1/families/{fid}", headers=bearer(token)).json()
     assert fam["address"] == "10 Core Street"

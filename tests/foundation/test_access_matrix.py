@@ -18,15 +18,21 @@ VISIBLE = {
 MANAGERS = {"supervisor", "admin"}
 
 
+# Every family and allocation of the world is at version 1: a change names it (If-Match).
+AT_1 = {"If-Match": '"1"'}
+
+
 def _requests(world, target):
     fid = world.families[target]
     prac = world.users["prac_a1b"]
     return {
-        "read family": ("GET", f"/api/v1/families/{fid}", None, False),
-        "update family": ("PATCH", f"/api/v1/families/{fid}", {"notes": "changed"}, True),
-        "add person": ("POST", f"/api/v1/families/{fid}/persons", {"role": "father", "given_name": "Newperson"}, True),
-        "allocate": ("POST", f"/api/v1/families/{fid}/allocations", {"practitioner_id": prac}, True),
-        "end allocation": ("POST", f"/api/v1/families/{fid}/allocations/{world.users['prac_a1']}/end", None, True),
+        "read family": ("GET", f"/api/v1/families/{fid}", None, False, {}),
+        "update family": ("PATCH", f"/api/v1/families/{fid}", {"notes": "changed"}, True, AT_1),
+        "add person": ("POST", f"/api/v1/families/{fid}/persons", {"role": "father", "given_name": "Newperson"}, True,
+                       {}),
+        "allocate": ("POST", f"/api/v1/families/{fid}/allocations", {"practitioner_id": prac}, True, {}),
+        "end allocation": ("POST", f"/api/v1/families/{fid}/allocations/{world.users['prac_a1']}/end", None, True,
+                           AT_1),
     }
 
 
@@ -42,8 +48,8 @@ def world(store):
 )
 def test_family_endpoints_answer_by_role_and_reach(client, world, role, target, action):
     session = login(client, ROLES[role])
-    method, url, body, manages = _requests(world, target)[action]
-    r = client.request(method, url, json=body, headers=auth(session))
+    method, url, body, manages, precondition = _requests(world, target)[action]
+    r = client.request(method, url, json=body, headers={**auth(session), **precondition})
     visible = target in VISIBLE[role]
     if not visible:
         assert r.status_code == 404, r.text
@@ -105,7 +111,7 @@ def test_supervisor_can_only_add_families_to_their_own_team(client, world):
     session = login(client, "sup_a1")
     r = client.post("/api/v1/families", json={"family_name": "Newfamily", "team_id": world.teams["A2"]},
                     headers=auth(session))
-    assert r.status_code == 422
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "body.team_id"
     r = client.post("/api/v1/families", json={"family_name": "Newfamily"}, headers=auth(session))
     assert r.status_code == 201 and r.json()["team_id"] == world.teams["A1"]
 
@@ -120,6 +126,6 @@ def test_ending_an_allocation_removes_the_family_from_the_practitioners_reach(cl
     fid = world.families["own"]
     assert client.get(f"/api/v1/families/{fid}", headers=prac).status_code == 200
     r = client.post(f"/api/v1/families/{fid}/allocations/{world.users['prac_a1']}/end",
-                    headers=auth(login(client, "sup_a1")))
+                    headers={**auth(login(client, "sup_a1")), **AT_1})
     assert r.status_code == 200 and r.json()["active"] is False
     assert client.get(f"/api/v1/families/{fid}", headers=prac).status_code == 404

@@ -11,6 +11,11 @@ from tests.factories import PASSWORD, build_world
 from .helpers import auth, login
 
 
+def at(record: dict) -> dict[str, str]:
+    """If-Match for a change to a record read (or written) at that version."""
+    return {"If-Match": f'"{record["version"]}"'}
+
+
 def _flag(store, world, key: str, severity: str, created_at: str | None = None, visit: bool = False) -> str:
     fid = new_id()
     with store.write() as db:
@@ -44,9 +49,11 @@ def test_practitioner_creates_lists_and_completes_own_follow_ups_forward_only(cl
     assert [f["id"] for f in listed] == [fu["id"]]
     assert listed[0]["overdue"] is True  # 2026-10-25 is before the test machine's today
 
-    done = client.post(f"/api/v1/follow-ups/{fu['id']}/complete", headers=me, json={"note": "Alarm works"})
+    done = client.post(f"/api/v1/follow-ups/{fu['id']}/complete", headers={**me, **at(fu)},
+                       json={"note": "Alarm works"})
     assert done.status_code == 200 and done.json()["status"] == "done" and done.json()["note"] == "Alarm works"
-    again = client.post(f"/api/v1/follow-ups/{fu['id']}/complete", headers=me,
+    assert done.json()["completed_at"] and done.headers["etag"] == f'"{done.json()["version"]}"'
+    again = client.post(f"/api/v1/follow-ups/{fu['id']}/complete", headers={**me, **at(done.json())},
                         json={"note": "Cancel it", "status": "cancelled"})
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("application/problem+json")
@@ -88,12 +95,14 @@ def test_supervisor_sees_the_team_and_reassigns_practitioner_cannot(client, stor
     assert client.get("/api/v1/follow-ups?scope=team", headers=other).json() == []
     assert client.get(f"/api/v1/follow-ups/{fu['id']}", headers=other).status_code == 404
 
-    assert client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers=prac,
+    assert client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers={**prac, **at(fu)},
                        json={"assignee_id": world.users["prac_a1b"]}).status_code == 403
-    bad = client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers=sup,
+    bad = client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers={**sup, **at(fu)},
                       json={"assignee_id": world.users["prac_a2"]})  # another team
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.assignee_id"
-    r = client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers=sup,
+    assert client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers=sup,
+                       json={"assignee_id": world.users["prac_a1b"]}).status_code == 428
+    r = client.post(f"/api/v1/follow-ups/{fu['id']}/reassign", headers={**sup, **at(fu)},
                     json={"assignee_id": world.users["prac_a1b"], "due_date": "2030-02-01"})
     assert r.status_code == 200, r.text
     assert r.json()["assignee_id"] == world.users["prac_a1b"] and r.json()["due_date"] == "2030-02-01"
@@ -124,27 +133,31 @@ def test_a_flag_closes_only_with_a_decision_and_rationale_and_never_disappears(c
     sup = auth(login(client, "sup_a1", PASSWORD))
     prac = auth(login(client, "prac_a1", PASSWORD))
 
-    assert client.post(f"/api/v1/flags/{flag_id}/acknowledge", headers=prac).status_code == 403
-    assert client.post(f"/api/v1/flags/{flag_id}/close", headers=sup).status_code == 409
-    assert client.post(f"/api/v1/flags/{flag_id}/decision", headers=sup,
+    v1 = {"If-Match": '"1"'}
+    assert client.post(f"/api/v1/flags/{flag_id}/acknowledge", headers={**prac, **v1}).status_code == 403
+    assert client.post(f"/api/v1/flags/{flag_id}/acknowledge", headers=sup).status_code == 428
+    assert client.post(f"/api/v1/flags/{flag_id}/close", headers={**sup, **v1}).status_code == 409
+    assert client.post(f"/api/v1/flags/{flag_id}/decision", headers={**sup, **v1},
                        json={"decision": "Strategy discussion"}).status_code == 400
-    ack = client.post(f"/api/v1/flags/{flag_id}/acknowledge", headers=sup)
+    ack = client.post(f"/api/v1/flags/{flag_id}/acknowledge", headers={**sup, **v1})
     assert ack.status_code == 200 and ack.json()["flag"]["status"] == "acknowledged"
     detail = ack.json()
+    assert detail["flag"]["acknowledged_by"] == world.users["sup_a1"] and detail["flag"]["acknowledged_at"]
     assert detail["record"]["family"]["family_name"] == "Sentinelown"
     assert detail["record"]["subject"]["given_name"] == "Childown"
     assert detail["record"]["visit"]["practitioner_id"] == world.users["prac_a1"]
 
-    r = client.post(f"/api/v1/flags/{flag_id}/decision", headers=sup, json={
+    r = client.post(f"/api/v1/flags/{flag_id}/decision", headers={**sup, **at(detail["flag"])}, json={
         "decision": "Joint visit with social care this week",
         "rationale": "Second time the child was not seen alone",
         "follow_ups": [{"text": "Book the joint visit", "due_date": "2030-01-03"}]})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["flag"]["status"] == "closed" and body["flag"]["decided_by"] == world.users["sup_a1"]
+    assert body["flag"]["decided_at"]
     assert [f["assignee_id"] for f in body["created_follow_ups"]] == [world.users["prac_a1"]]
     # The decision stands: it cannot be overwritten, and the flag is still there.
-    assert client.post(f"/api/v1/flags/{flag_id}/decision", headers=sup,
+    assert client.post(f"/api/v1/flags/{flag_id}/decision", headers={**sup, **at(body["flag"])},
                        json={"decision": "x", "rationale": "y"}).status_code == 409
     assert client.get("/api/v1/flags?status=closed", headers=sup).json()[0]["id"] == flag_id
     # The practitioner sees the decision and has the follow-up.

@@ -33,7 +33,8 @@ def trail(client, store, world, settings):
     prac = login(client, "prac_a1")
     client.get("/api/v1/families", headers=auth(prac))
     client.get("/api/v1/families/" + world.families["own"], headers=auth(prac))
-    client.patch("/api/v1/families/" + world.families["own"], json={"notes": "x"}, headers=auth(admin))
+    client.patch("/api/v1/families/" + world.families["own"], json={"notes": "x"},
+                 headers={**auth(admin), "If-Match": '"1"'})
     with store.read() as db:
         assert audit.verify(db, store.keyring).ok
         seqs = [r["seq"] for r in db.query("SELECT seq FROM audit_events ORDER BY seq")]

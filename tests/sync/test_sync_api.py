@@ -217,7 +217,8 @@ def test_a_family_leaving_the_caseload_is_purged_and_one_joining_is_backfilled(c
     phone.pull_all()
     sup = auth(login(client, "sup_a1"))
     own, other = world.families["own"], world.families["other_prac"]
-    r = client.post(f"/api/v1/families/{own}/allocations/{world.users['prac_a1']}/end", headers=sup)
+    r = client.post(f"/api/v1/families/{own}/allocations/{world.users['prac_a1']}/end",
+                    headers={**sup, "If-Match": '"1"'})
     assert r.status_code == 200
     r = client.post(f"/api/v1/families/{other}/allocations", json={"practitioner_id": world.users["prac_a1"]},
                     headers=sup)
