@@ -113,7 +113,8 @@ def render() -> str:
     names = list(data["entities"])
     for n, name in enumerate(names):
         e = data["entities"][name]
-        lines.append(f'    {one(name)}: {{"store": {one(e["store"])}, "insert_only": {one(e["insert_only"])}, "fields": {{')
+        owner = f', "owner": {one(e["owner"])}' if "owner" in e else ""
+        lines.append(f'    {one(name)}: {{"store": {one(e["store"])}, "insert_only": {one(e["insert_only"])}{owner}, "fields": {{')
         fields = list(e["fields"].items())
         lines += [f"      {one(f)}: {one(d)}{',' if i < len(fields) - 1 else ''}" for i, (f, d) in enumerate(fields)]
         lines.append("    }}" + ("," if n < len(names) - 1 else ""))

@@ -73,7 +73,11 @@ export function check(entity, values, { creating = false } = {}) {
     if (reason) throw new InvalidValue(entity, name, reason);
   }
   if (creating) {
-    for (const [name, f] of Object.entries(schema.entity(entity).fields)) {
+    const e = schema.entity(entity);
+    // The server fills the owner (a visit's practitioner) from whoever is signed in.
+    const mine = e.owner && (session.user() || {}).role === 'practitioner' ? e.owner : null;
+    for (const [name, f] of Object.entries(e.fields)) {
+      if (name === mine) continue;
       if (f.required && !f.server_owned && (values[name] === null || values[name] === undefined)) {
         throw new InvalidValue(entity, name, `${name} is required`);
       }

@@ -38,7 +38,7 @@ export const MODEL = {
       "practitioner_id": {"type": "id", "immutable": true, "required": true, "ref": "user"},
       "active": {"type": "bool"}
     }},
-    "visit": {"store": "visits", "insert_only": false, "fields": {
+    "visit": {"store": "visits", "insert_only": false, "owner": "practitioner_id", "fields": {
       "practitioner_id": {"type": "id", "required": true, "ref": "user"},
       "type": {"type": "choice", "choices": [{"value": "antenatal", "label": "Antenatal"}, {"value": "new-birth", "label": "New birth"}, {"value": "six-to-eight-week", "label": "6 to 8 week review"}, {"value": "targeted", "label": "Targeted"}, {"value": "child-protection", "label": "Child protection"}, {"value": "no-access", "label": "No access"}], "required": true},
       "status": {"type": "choice", "choices": [{"value": "planned", "label": "Planned"}, {"value": "in-progress", "label": "In progress"}, {"value": "completed", "label": "Completed"}]},
@@ -60,7 +60,7 @@ export const MODEL = {
       "note": {"type": "text", "max_length": 2000, "personal": true},
       "seen_or_told": {"type": "choice", "choices": [{"value": "seen", "label": "I saw it"}, {"value": "told", "label": "I was told"}]}
     }},
-    "observation": {"store": "observations", "insert_only": true, "fields": {
+    "observation": {"store": "observations", "insert_only": true, "owner": "recorded_by", "fields": {
       "visit_id": {"type": "id", "ref": "visit"},
       "about_person_id": {"type": "id", "ref": "person"},
       "kind": {"type": "choice", "choices": [{"value": "fact", "label": "Fact", "hint": "What you saw, heard or were told, and by whom."}, {"value": "professional-judgement", "label": "Professional judgement", "hint": "Your view, with the reasons for it."}, {"value": "child-words", "label": "Child's own words", "hint": "Exactly what the child said, in quotation marks."}, {"value": "parent-view", "label": "Parent's view", "hint": "What a parent or carer said or thinks."}, {"value": "analysis", "label": "Analysis", "hint": "What it means for the child: risks, strengths, what next."}], "required": true},
@@ -71,7 +71,7 @@ export const MODEL = {
       "device_id": {"type": "id", "server_owned": true},
       "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit was deleted"}, {"value": "person-deleted", "label": "The person it is about was deleted"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
     }},
-    "addendum": {"store": "addenda", "insert_only": true, "fields": {
+    "addendum": {"store": "addenda", "insert_only": true, "owner": "recorded_by", "fields": {
       "visit_id": {"type": "id", "required": true, "ref": "visit"},
       "text": {"type": "text", "max_length": 20000, "required": true, "personal": true},
       "recorded_by": {"type": "id", "server_owned": true, "ref": "user"},
@@ -79,7 +79,7 @@ export const MODEL = {
       "device_id": {"type": "id", "server_owned": true},
       "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit was deleted"}, {"value": "person-deleted", "label": "The person it is about was deleted"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
     }},
-    "follow_up": {"store": "follow_ups", "insert_only": false, "fields": {
+    "follow_up": {"store": "follow_ups", "insert_only": false, "owner": "assignee_id", "fields": {
       "visit_id": {"type": "id", "immutable": true, "ref": "visit"},
       "rule_id": {"type": "text", "max_length": 100, "immutable": true},
       "subject_id": {"type": "id", "immutable": true, "ref": "subject"},
