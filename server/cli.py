@@ -225,8 +225,10 @@ def device_revoke(device_id: str, data_dir: Path | None) -> None:
 
 
 from .content.cli import content  # noqa: E402
+from .model_cli import model  # noqa: E402
 
 main.add_command(content)
+main.add_command(model)
 
 
 

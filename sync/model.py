@@ -300,5 +300,6 @@ def as_data() -> dict[str, Any]:
             if f.ref:
                 d["ref"] = f.ref
             fields[f.name] = d
-        out["entities"][e.name] = {"store": e.store, "insert_only": e.insert_only, "fields": fields}
+        out["entities"][e.name] = {"store": e.store, "insert_only": e.insert_only,
+                                   **({"owner": e.owner} if e.owner else {}), "fields": fields}
     return out

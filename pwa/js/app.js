@@ -89,6 +89,7 @@ function pillText(s) {
   if (s.state === 'error') return waiting ? `Not sent · ${waiting}` : 'Sync failed';
   if (waiting) return waiting;
   if (s.rejected) return `${s.rejected} not accepted`;
+  if (s.held) return `${s.held} waiting on the server`;
   if (s.last_success_at) return `Synced ${ui.formatDateTime(s.last_success_at).split(', ').pop()}`;
   return 'Not synced yet';
 }

@@ -1,15 +1,14 @@
 // The one promise-based IndexedDB module. Everything else goes through here.
 
-export const DB_NAME = 'hearthside';
-const DB_VERSION = 1;
+import { ENTITY_STORE } from './generated/model.js';
 
-// Encrypted record stores (vault) and the one clear store for wrapped keys.
-export const VAULT_STORES = [
-  'families', 'persons', 'relationships', 'allocations', 'visits', 'responses',
-  'observations', 'addenda', 'follow_ups', 'flags', 'conflicts', 'drafts', 'outbox',
-  'meta', 'content',
-];
+export const DB_NAME = 'hearthside';
+
+// Encrypted record stores (vault): one per synced entity, as the model names them, and the
+// phone's own (drafts, the outbox, sync state, content). Plus one clear store for wrapped keys.
+export const VAULT_STORES = [...new Set(Object.values(ENTITY_STORE)), 'drafts', 'outbox', 'meta', 'content'];
 export const KEY_STORE = 'keys';
+const ALL_STORES = [...VAULT_STORES, KEY_STORE];
 
 let dbPromise = null;
 
@@ -20,30 +19,43 @@ export function request(req) {
   });
 }
 
+// Opened at the version it has; when the model has gained an entity (a store this database
+// lacks), opened again one version up so the upgrade creates it. No version number to keep
+// in step with the model by hand.
+function openAt(version) {
+  return new Promise((resolve, reject) => {
+    const req = version ? indexedDB.open(DB_NAME, version) : indexedDB.open(DB_NAME);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      for (const name of VAULT_STORES) {
+        if (!db.objectStoreNames.contains(name)) {
+          const store = db.createObjectStore(name, { keyPath: 'id' });
+          // Opaque family id in clear so a purge can find a family's records without the key.
+          store.createIndex('fid', 'fid', { unique: false });
+        }
+      }
+      if (!db.objectStoreNames.contains(KEY_STORE)) db.createObjectStore(KEY_STORE, { keyPath: 'id' });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('The app is open in another tab; close it and try again.'));
+  });
+}
+
 export function open() {
   if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => {
-        const db = req.result;
-        for (const name of VAULT_STORES) {
-          if (!db.objectStoreNames.contains(name)) {
-            const store = db.createObjectStore(name, { keyPath: 'id' });
-            // Opaque family id in clear so a purge can find a family's records without the key.
-            store.createIndex('fid', 'fid', { unique: false });
-          }
-        }
-        if (!db.objectStoreNames.contains(KEY_STORE)) db.createObjectStore(KEY_STORE, { keyPath: 'id' });
-      };
-      req.onsuccess = () => {
-        const db = req.result;
-        // Another tab upgrading: let it, and reopen next time.
-        db.onversionchange = () => { db.close(); dbPromise = null; };
-        resolve(db);
-      };
-      req.onerror = () => { dbPromise = null; reject(req.error); };
-      req.onblocked = () => reject(new Error('The app is open in another tab; close it and try again.'));
-    });
+    dbPromise = (async () => {
+      let db = await openAt(null);
+      if (ALL_STORES.some((s) => !db.objectStoreNames.contains(s))) {
+        const next = db.version + 1;
+        db.close();
+        db = await openAt(next);
+      }
+      // Another tab upgrading: let it, and reopen next time.
+      db.onversionchange = () => { db.close(); dbPromise = null; };
+      return db;
+    })();
+    dbPromise.catch(() => { dbPromise = null; });
   }
   return dbPromise;
 }

@@ -3,8 +3,10 @@
 import * as vault from './vault.js';
 import * as sync from './sync.js';
 import * as session from './session.js';
+import * as schema from './generated/model.js';
+import { ENTITY_STORE } from './generated/model.js';
 
-export const ENTITY_STORE = sync.ENTITY_STORE;
+export { ENTITY_STORE };
 const STABLE_NAMESPACE = '6c1c3a52-3f0e-4f61-9f1e-6d0f0a6b8e21';
 
 function storeOf(entity) {
@@ -49,6 +51,40 @@ export async function list(entity, filter = null) {
 export const all = (entity) => list(entity);
 export const byFamily = (entity, familyId) => list(entity, { family_id: familyId });
 
+/** A value the server would refuse: thrown before anything is saved or queued, so no screen
+ * can keep on the phone what the server will not take. `field` names the field. */
+export class InvalidValue extends Error {
+  constructor(entity, field, reason) {
+    super(`This cannot be saved: ${reason}.`);
+    this.name = 'InvalidValue';
+    this.entity = entity; this.field = field; this.reason = reason;
+  }
+}
+
+// Bookkeeping the phone keeps on its own records, never sent as a field.
+const LOCAL = new Set(['id', 'family_id', 'version', 'field_versions', 'deleted']);
+
+/** Throw InvalidValue unless every value is one the model allows (type, choice, length). */
+export function check(entity, values, { creating = false } = {}) {
+  if (!schema.entity(entity)) throw new Error(`Unknown entity ${entity}`);
+  for (const [name, value] of Object.entries(values || {})) {
+    if (LOCAL.has(name) || name.startsWith('_')) continue;
+    const reason = schema.problem(entity, name, value);
+    if (reason) throw new InvalidValue(entity, name, reason);
+  }
+  if (creating) {
+    const e = schema.entity(entity);
+    // The server fills the owner (a visit's practitioner) from whoever is signed in.
+    const mine = e.owner && (session.user() || {}).role === 'practitioner' ? e.owner : null;
+    for (const [name, f] of Object.entries(e.fields)) {
+      if (name === mine) continue;
+      if (f.required && !f.server_owned && (values[name] === null || values[name] === undefined)) {
+        throw new InvalidValue(entity, name, `${name} is required`);
+      }
+    }
+  }
+}
+
 function same(a, b) { return JSON.stringify(a ?? null) === JSON.stringify(b ?? null); }
 
 /**
@@ -63,6 +99,7 @@ export async function create(entity, values, opts = {}) {
   if (!familyId) throw new Error('A family_id is needed to create a record.');
   const existing = await vault.get(store, id);
   if (existing && !existing.deleted) return update(entity, id, fields);
+  check(entity, fields, { creating: true });
   return sync.exclusive(async () => {
     const rec = { id, family_id: familyId, ...fields, version: 0, field_versions: {}, deleted: false };
     await sync.commit({
@@ -77,6 +114,7 @@ export async function create(entity, values, opts = {}) {
 /** Change fields: one `set` op per changed field; folded into ops not yet sent. */
 export async function update(entity, id, changes) {
   const store = storeOf(entity);
+  check(entity, Object.fromEntries(Object.entries(changes || {}).filter(([k]) => !LOCAL.has(k))));
   return sync.exclusive(async () => {
     const rec = await vault.get(store, id);
     if (!rec || rec.deleted) throw new Error('That record is not on this phone.');
@@ -87,6 +125,7 @@ export async function update(entity, id, changes) {
     for (const [field, value] of Object.entries(changes || {})) {
       if (field === 'id' || field === 'family_id' || field.startsWith('_') || field === 'version' || field === 'field_versions') continue;
       if (same(rec[field], value)) continue;
+      const prev = rec[field] ?? null;
       rec[field] = value;
       any = true;
       // Fold into an unsent op only when it is the newest op queued: folding into an older
@@ -113,7 +152,7 @@ export async function update(entity, id, changes) {
         && (e.op.type === 'create' || (e.op.type === 'set' && e.op.field === field)));
       newOps.push({
         type: 'set', entity, entity_id: id, family_id: rec.family_id, field, value,
-        base_version: (rec.field_versions && rec.field_versions[field]) || 0, chain: inFlight,
+        base_version: (rec.field_versions && rec.field_versions[field]) || 0, chain: inFlight, prev,
       });
     }
     if (!any) return decorate(entity, rec);
@@ -142,6 +181,8 @@ export async function remove(entity, id) {
 
 /** Resolve a conflict with a chosen (or combined) value. */
 export async function resolve(conflictId, value) {
+  const conflict = await vault.get('conflicts', conflictId);
+  if (conflict && schema.field(conflict.entity, conflict.field)) check(conflict.entity, { [conflict.field]: value });
   return sync.exclusive(async () => {
     const c = await vault.get('conflicts', conflictId);
     const records = [];

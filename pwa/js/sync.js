@@ -5,12 +5,9 @@ import * as idb from './idb.js';
 import * as vault from './vault.js';
 import * as api from './api.js';
 import * as session from './session.js';
+import { ENTITY_STORE } from './generated/model.js';
 
-export const ENTITY_STORE = {
-  family: 'families', person: 'persons', relationship: 'relationships', allocation: 'allocations',
-  visit: 'visits', checklist_response: 'responses', observation: 'observations', addendum: 'addenda',
-  follow_up: 'follow_ups', flag: 'flags', conflict: 'conflicts',
-};
+export { ENTITY_STORE };
 const PUSH_BATCH = 200;
 const PULL_LIMIT = 500;
 const PERIOD_MS = 3 * 60 * 1000;
@@ -122,10 +119,14 @@ export async function commit({ records = [], removes = [], newOps = [], changed 
   const m = structuredClone(meta);
   const entries = [];
   for (const raw of newOps) {
-    const { chain: chained, ...opFields } = raw;
+    // prev: the field's value before this change, kept on the phone (never sent) so a
+    // refused change can be let go and the field show what it held.
+    const { chain: chained, prev, ...opFields } = raw;
     m.client_seq += 1;
     const op = { ...opFields, op_id: uuidv7(), client_seq: m.client_seq, hlc: hlcTick(m) };
-    entries.push({ id: m.client_seq, op, status: 'waiting', reason: null, at: Date.now(), chain: !!chained });
+    const entry = { id: m.client_seq, op, status: 'waiting', reason: null, at: Date.now(), chain: !!chained };
+    if (prev !== undefined) entry.prev = prev;
+    entries.push(entry);
   }
   // Sealed all at once: WebCrypto works off the main thread, so a page of 500 records is
   // not 500 encryptions one after another.
@@ -149,16 +150,17 @@ export async function commit({ records = [], removes = [], newOps = [], changed 
 
 // -- status --------------------------------------------------------------------------------
 export function status() {
-  let pending = 0; let sent = 0; let rejected = 0; let conflicts = 0;
+  let pending = 0; let sent = 0; let rejected = 0; let conflicts = 0; let held = 0;
   for (const e of outbox.values()) {
     if (e.status === 'waiting') pending += 1;
     else if (e.status === 'sent') { pending += 1; sent += 1; }
     else if (e.status === 'rejected') rejected += 1;
     else if (e.status === 'conflict') conflicts += 1;
+    else if (e.status === 'held') held += 1;
   }
   const m = meta || {};
   return {
-    pending, sent, rejected, conflicts, state,
+    pending, sent, rejected, conflicts, held, state,
     last_success_at: m.last_success_at || null,
     last_failure: m.last_failure || null,
     lastSuccessAt: m.last_success_at || null,
@@ -194,13 +196,19 @@ export function outboxEntries() {
 }
 export { outboxEntries as outbox };
 
+// A record's least settled status. 'held': the server keeps the change but has not applied
+// it yet (the family is out of reach for now, or a supervisor reviews it): neither synced
+// nor refused. 'confirmed' only when the server has answered every change to it.
+const SETTLED_ORDER = ['rejected', 'conflict', 'waiting', 'sent', 'held'];
 export function recordStatus(_entity, id) {
   const entries = pendingFor(id);
-  if (entries.some((e) => e.status === 'rejected')) return 'rejected';
-  if (entries.some((e) => e.status === 'conflict')) return 'conflict';
-  if (entries.some((e) => e.status === 'waiting')) return 'waiting';
-  if (entries.some((e) => e.status === 'sent')) return 'sent';
+  for (const s of SETTLED_ORDER) if (entries.some((e) => e.status === s)) return s;
   return meta && meta.marks && meta.marks[id] ? meta.marks[id] : 'confirmed';
+}
+
+/** Every refused entry, oldest first (copies: the op with its values, the reason). */
+export function rejectedEntries() {
+  return [...outbox.values()].filter((e) => e.status === 'rejected').sort((a, b) => a.id - b.id).map((e) => structuredClone(e));
 }
 
 function fail(message, code = null) {
@@ -259,6 +267,15 @@ async function pushOnce() {
   return true;
 }
 
+// A held op stays on the server until the family is in reach again or a supervisor decides.
+// Sending the same ops again is answered as duplicates that say what became of each.
+async function askAboutHeld() {
+  const held = [...outbox.values()].filter((e) => e.status === 'held').sort((a, b) => a.id - b.id).slice(0, PUSH_BATCH);
+  if (!held.length) return;
+  const res = await api.post('/api/v1/sync/push', { ops: held.map((e) => e.op) });
+  await exclusive(() => applyPushResults(res));
+}
+
 /** The server wants `expected` next and our oldest unconfirmed op is later: renumber. */
 async function renumberFrom(expected) {
   await exclusive(async () => {
@@ -295,7 +312,9 @@ async function applyPushResults(res) {
     const e = outbox.get(r.client_seq);
     if (!e || e.op.op_id !== r.op_id) continue;
     const op = e.op;
-    if (r.status === 'applied' || r.status === 'duplicate') {
+    // A duplicate repeats the first answer (or what became of a held op since).
+    const status = r.status === 'duplicate' ? (r.first_status || 'applied') : r.status;
+    if (status === 'applied' || status === 'duplicate') {
       dropped.push(e.id);
       delete marks[op.entity_id || op.conflict_id];
       if (op.type === 'create' || op.type === 'set') {
@@ -314,7 +333,9 @@ async function applyPushResults(res) {
           records.set(key, { store: ENTITY_STORE[op.entity], id: rec.id, fid: rec.family_id, obj: rec });
         }
       }
-    } else if (r.status === 'conflict') {
+    } else if (status === 'held') {
+      if (e.status !== 'held') changed.push({ ...e, status: 'held', reason: r.reason || 'kept by the server, not applied yet' });
+    } else if (status === 'conflict') {
       // The field shows the conflict's provisional value (the newest) until a person chooses.
       if (op.type === 'set' && r.value !== undefined && !laterEdit(e)) {
         const key = `${op.entity}/${op.entity_id}`;
@@ -322,7 +343,7 @@ async function applyPushResults(res) {
         if (rec) { rec[op.field] = r.value; records.set(key, { store: ENTITY_STORE[op.entity], id: rec.id, fid: rec.family_id, obj: rec }); }
       }
       changed.push({ ...e, status: 'conflict', conflict_id: r.conflict_id || null, reason: 'conflicts with another change: a person will choose' });
-    } else if (r.status === 'rejected') {
+    } else if (status === 'rejected') {
       changed.push({ ...e, status: 'rejected', reason: r.reason || 'not accepted by the server' });
     }
   }
@@ -340,7 +361,7 @@ function sameJSON(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 function pendingFields(entityId) {
   const f = new Set();
   for (const e of pendingFor(entityId)) {
-    if (e.status !== 'waiting' && e.status !== 'sent') continue;
+    if (e.status !== 'waiting' && e.status !== 'sent' && e.status !== 'held') continue;
     if (e.op.type === 'set') f.add(e.op.field);
     if (e.op.type === 'create') for (const k of Object.keys(e.op.values || {})) f.add(k);
   }
@@ -554,6 +575,7 @@ async function runOnce() {
     for (let i = 0; i < 1000; i++) {
       let pushed = 0;
       while (await pushOnce()) { pushed += 1; if (pushed > 500) break; }
+      if (i === 0) await askAboutHeld();
       const r = await pullAll();
       if (r === 'wiped') { setState('idle'); return { ok: true, wiped: true }; }
       if (r !== 'upload') break;

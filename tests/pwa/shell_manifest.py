@@ -1,7 +1,7 @@
 """The service worker's precache list, generated from the files under pwa/.
 
 Run after adding or changing any file under pwa/:
-    /work/venv/bin/python tests/pwa/shell_manifest.py
+    python tests/pwa/shell_manifest.py
 It rewrites the generated block at the top of pwa/sw.js (the list, and a content hash as the
 cache version). The list lives in sw.js itself because browsers only look at the worker's
 own bytes to decide that a new version exists. A test fails when it is stale.

@@ -1,6 +1,7 @@
 // Small pieces shared by the screens, built on the platform's ui.js (textContent only).
 import { h } from "../ui.js";
 import * as lock from "../lock.js";
+import * as schema from "../generated/model.js";
 
 export { h };
 
@@ -52,27 +53,19 @@ export function relDay(key) {
   return d < 0 ? `${-d} days ago` : `In ${d} days`;
 }
 
-export const VISIT_TYPES = {
-  antenatal: "Antenatal",
-  "new-birth": "New birth",
-  "6-8-week": "6 to 8 week review",
-  "six-to-eight-week": "6 to 8 week review",
-  targeted: "Targeted",
-  "child-protection": "Child protection",
-  "no-access": "No access",
-};
-export const visitTypeLabel = (t) => VISIT_TYPES[t] || t || "Visit";
+// Option lists and labels come from the synced model (js/generated/model.js), never a copy.
+export const VISIT_TYPES = Object.freeze(Object.fromEntries(schema.choices("visit", "type").map((c) => [c.value, c.label])));
+export const visitTypeLabel = (t) => (t ? schema.label("visit", "type", t) : "Visit");
 
-export const ROLE_LABELS = {
-  child: "Child",
-  unborn: "Unborn baby",
-  mother: "Mother",
-  father: "Father",
-  "male-carer": "Male carer",
-  partner: "Partner",
-  "other-adult": "Other adult",
-};
-export const roleLabel = (r) => ROLE_LABELS[r] || r;
+export const ROLE_LABELS = Object.freeze(Object.fromEntries(schema.choices("person", "role").map((c) => [c.value, c.label])));
+export const roleLabel = (r) => schema.label("person", "role", r);
+
+// Severities in the model's order, most urgent first; colour by that rank.
+const SEVERITY_COLOURS = ["red", "orange", "blue"];
+export const severityLabel = (s) => schema.label("flag", "severity", s);
+export const severityRank = (s) => schema.rank("flag", "severity", s);
+export const severityColour = (s) => SEVERITY_COLOURS[severityRank(s)] || "grey";
+export const severityTag = (s, attrs = {}) => tag(severityLabel(s), severityColour(s), attrs);
 
 export function personName(p) {
   if (!p) return "Someone not on the record";
@@ -219,8 +212,63 @@ export function checkboxes({ legend, hint, options, value = [], onChange, testid
         }))));
 }
 
-// A textarea that saves itself (debounced) and flushes on blur and before a lock.
-export function textArea({ label, hint, value, onSave, rows = 4, testid, labelClass = "hs-label", id }) {
+// NHS.UK character count: the model's limit for `entity.field` as the control's maxlength,
+// and "n characters left" while typing. maxlength alone is not enough (a paste or a
+// restored draft can exceed it), so `control.limitProblem()` says when it is too long and
+// saves check it. JSON answers are measured as the server measures them: encoded bytes.
+export function characterCount(control, entity, field) {
+  const limit = schema.maxLength(entity, field);
+  if (!limit) return control;
+  const json = (schema.field(entity, field) || {}).type === "json";
+  control.setAttribute("maxlength", String(json ? limit - 2 : limit));
+  control.id = control.id || nextId("cc");
+  const msgId = `${control.id}-count`;
+  const msg = h("div", { class: "hs-hint hs-character-count__message", id: msgId, "aria-live": "polite",
+                         "data-testid": "char-count", "data-limit": String(limit) });
+  control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), msgId].filter(Boolean).join(" "));
+  const left = () => limit - schema.measure(entity, field, control.value);
+  const update = () => {
+    const n = left();
+    msg.textContent = n >= 0 ? `You have ${n} ${n === 1 ? "character" : "characters"} left`
+      : `You have ${-n} ${n === -1 ? "character" : "characters"} too many`;
+    msg.classList.toggle("hs-error-message", n < 0);
+    msg.classList.toggle("hs-hint", n >= 0);
+  };
+  control.addEventListener("input", update);
+  control.limitProblem = () => {
+    const n = left();
+    return n < 0 ? `This is ${-n} ${n === -1 ? "character" : "characters"} too long: the most it can hold is ${limit}. Shorten it to save it.` : null;
+  };
+  control.refreshCount = update;
+  update();
+  return h("div", { class: "hs-character-count" }, control, msg);
+}
+
+/** Show (or with no message, clear) an error at the control's form group (NHS.UK pattern). */
+export function fieldError(control, message) {
+  const group = control.closest(".hs-form-group") || control.parentElement;
+  const old = group && group.querySelector(":scope > .hs-error-message[data-field-error]");
+  if (old) old.remove();
+  if (!group) return;
+  group.classList.toggle("hs-form-group--error", !!message);
+  if (!message) return;
+  const err = h("span", { class: "hs-error-message", id: `${control.id}-error`, "data-field-error": "", "data-testid": "field-error" },
+    h("span", { class: "hs-visually-hidden" }, "Error: "), message);
+  const label = group.querySelector(":scope > .hs-label, :scope > label, :scope > .hs-hint");
+  const hint = group.querySelector(":scope > .hs-hint");
+  (hint || label) ? (hint || label).after(err) : group.prepend(err);
+}
+
+/** The problem that stops a value being saved (too long for the model), shown at the field. */
+export function checkLimit(control) {
+  const problem = control.limitProblem ? control.limitProblem() : null;
+  fieldError(control, problem);
+  return problem;
+}
+
+// A textarea that saves itself (debounced) and flushes on blur and before a lock. With
+// `limit: [entity, field]` it shows the model's character count and never saves past it.
+export function textArea({ label, hint, value, onSave, rows = 4, testid, labelClass = "hs-label", id, limit }) {
   id = id || nextId("ta");
   let timer = null;
   const area = h("textarea", { class: "hs-textarea", id, name: id, rows, "data-testid": testid,
@@ -229,8 +277,13 @@ export function textArea({ label, hint, value, onSave, rows = 4, testid, labelCl
   let saved = area.value;
   const flush = () => {
     clearTimeout(timer);
-    if (area.value !== saved) { saved = area.value; return onSave(area.value); }
-    return null;
+    if (area.value === saved) return null;
+    if (checkLimit(area)) return null;
+    saved = area.value;
+    return Promise.resolve(onSave(area.value)).catch((err) => {
+      if (err && err.name === "InvalidValue") { saved = null; fieldError(area, err.message); return; }
+      throw err;
+    });
   };
   area.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(flush, 400); });
   area.addEventListener("blur", flush);
@@ -238,7 +291,7 @@ export function textArea({ label, hint, value, onSave, rows = 4, testid, labelCl
   return h("div", { class: "hs-form-group" },
     h("label", { class: labelClass, for: id }, label),
     hint ? h("div", { class: "hs-hint", id: `${id}-hint` }, hint) : null,
-    area);
+    limit ? characterCount(area, limit[0], limit[1]) : area);
 }
 
 // Screens register flushers so a pending debounced save is written before lock/navigation.

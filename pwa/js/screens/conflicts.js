@@ -1,7 +1,8 @@
 // Conflicts: two people changed the same thing differently. Show every value with who and
 // when, let the practitioner choose one or combine them, and record the decision as a
 // `resolve` op (which syncs like any other change).
-import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId,
+         characterCount, checkLimit } from "./common.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
 
@@ -61,7 +62,7 @@ async function conflictCard(c, user) {
   const combineGroup = h("div", { class: "hs-form-group hs-conditional", hidden: true },
     h("label", { class: "hs-label", for: `${id}-combined` }, "Combined text"),
     h("div", { class: "hs-hint" }, "Edit so that it says what is right."),
-    combine);
+    characterCount(combine, c.entity, c.field));
   const options = cands.map((x, i) => ({
     value: String(i),
     label: show(x.value),
@@ -90,6 +91,8 @@ async function conflictCard(c, user) {
         errorSlot.replaceChildren(errorSummary([{ text: "Enter the combined text", href: `#${id}-combined`, target: combine }]));
         return;
       }
+      const tooLong = choice === "combine" ? checkLimit(combine) : null;
+      if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${id}-combined`, target: combine }])); return; }
       await (model.resolve || model.resolveConflict).call(model, c.id, value);
       rerender();
     }, { "data-testid": "conflict-resolve" }));

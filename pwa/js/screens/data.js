@@ -1,6 +1,7 @@
 // Read-side queries the screens share, over the platform's model (decrypted records).
 import * as model from "../model.js";
 import { dayKey } from "./common.js";
+import * as schema from "../generated/model.js";
 
 export { model };
 
@@ -42,10 +43,10 @@ export async function familyBundle(familyId) {
   return { family, persons: sortPersons(persons), relationships, visits, followUps, flags, observations, addenda, responsesByVisit };
 }
 
-const ROLE_ORDER = ["unborn", "child", "mother", "father", "male-carer", "partner", "other-adult"];
+// People in the order the model lists their roles (children first), then by age.
 export function sortPersons(persons) {
   return [...persons].sort((a, b) => {
-    const ra = ROLE_ORDER.indexOf(a.role), rb = ROLE_ORDER.indexOf(b.role);
+    const ra = schema.rank("person", "role", a.role), rb = schema.rank("person", "role", b.role);
     if (ra !== rb) return ra - rb;
     return (a.date_of_birth || a.expected_date || "").localeCompare(b.date_of_birth || b.expected_date || "");
   });

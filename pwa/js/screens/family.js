@@ -2,11 +2,10 @@
 // callouts, open follow-ups, and the visits as a chronology.
 import { navigate } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayTime, dayKey, todayKey, relDay,
-         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText } from "./common.js";
+         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityLabel, severityRank } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
-import { ageBand, AGE_BAND_LABELS, CHILD_ROLES } from "./visit-facts.js";
+import { ageBand, AGE_BAND_LABELS, isChildRole } from "./visit-facts.js";
 
-const SEVERITY = { urgent: ["Urgent", "red"], high: ["High", "orange"], routine: ["Routine", "blue"] };
 const yesNo = (b) => (b ? "Yes" : "No");
 
 export async function render(root, params) {
@@ -21,10 +20,10 @@ export async function render(root, params) {
   const today = todayKey();
   const byId = new Map(b.persons.map((p) => [p.id, p]));
   const unseen = notYetSeen(b.persons, b.visits.filter((v) => v.status === "completed"));
-  const children = b.persons.filter((p) => CHILD_ROLES.has(p.role));
-  const adults = b.persons.filter((p) => !CHILD_ROLES.has(p.role));
+  const children = b.persons.filter((p) => isChildRole(p.role));
+  const adults = b.persons.filter((p) => !isChildRole(p.role));
   const openFlags = b.flags.filter((f) => f.status !== "closed")
-    .sort((a, c) => Object.keys(SEVERITY).indexOf(a.severity) - Object.keys(SEVERITY).indexOf(c.severity));
+    .sort((a, c) => severityRank(a.severity) - severityRank(c.severity));
   const openFollowUps = b.followUps.filter(isOpen).sort((a, c) => (a.due_at || "").localeCompare(c.due_at || ""));
   const visits = chronology(b.visits);
   const upcoming = visits.filter((v) => v.status !== "completed").reverse();
@@ -35,7 +34,7 @@ export async function render(root, params) {
     ...screenTitle(`${b.family.family_name} family`, { caption: b.family.postcode || null }),
 
     openFlags.map((f) => warningCallout(
-      `${(SEVERITY[f.severity] || [f.severity])[0]} flag: ${f.reason || "safeguarding concern"}`,
+      `${severityLabel(f.severity)} flag: ${f.reason || "safeguarding concern"}`,
       h("div", {},
         f.subject_id && byId.get(f.subject_id) ? h("p", { class: "hs-body" }, `About ${personName(byId.get(f.subject_id))}.`) : null,
         h("p", { class: "hs-body" }, `Raised ${fmtDay(f.created_at)}. `,

@@ -1,5 +1,6 @@
 // My follow-ups by due date, overdue first and highlighted; complete one or add a note.
-import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId,
+         characterCount, checkLimit } from "./common.js";
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
 import { showPushSettings } from "./push-settings.js";
@@ -46,6 +47,8 @@ export function completeButton(f, note, errorSlot) {
       errorSlot.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]));
       return;
     }
+    const tooLong = checkLimit(note);
+    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
     await setFields("follow_up", f.id, { status: "done", note: note.value.trim(), completed_at: new Date().toISOString() });
     Promise.resolve(sync.now()).catch(() => {}); // offline, the outbox keeps it
     rerender();
@@ -60,6 +63,8 @@ function item(f, famName, today) {
   const note = h("textarea", { class: "hs-textarea", id: `${id}-note`, rows: 3, "data-testid": "followup-note" });
   note.value = f.note || "";
   const saveNote = async () => {
+    const tooLong = checkLimit(note);
+    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
     await setFields("follow_up", f.id, { note: note.value });
     status.textContent = "Note saved on this phone";
   };
@@ -79,7 +84,7 @@ function item(f, famName, today) {
           h("div", { class: "hs-form-group" },
             h("label", { class: "hs-label", for: `${id}-note` }, "Note"),
             h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."),
-            note),
+            characterCount(note, "follow_up", "note")),
           h("div", { class: "hs-button-group" },
             completeButton(f, note, errorSlot),
             button("Save note", saveNote, { secondary: true, "data-testid": "followup-save-note" })),

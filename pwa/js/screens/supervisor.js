@@ -16,7 +16,9 @@
 import {
   h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
+  severityLabel, severityColour, severityRank, characterCount, checkLimit,
 } from "./common.js";
+import * as schema from "../generated/model.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
 import * as api from "../api.js";
@@ -25,7 +27,6 @@ import * as ui from "../ui.js";
 import { showPushSettings } from "./push-settings.js";
 import { completeButton } from "./followups.js";
 
-const SEVERITY = { urgent: ["Urgent", "red", 0], high: ["High", "orange", 1], routine: ["Routine", "grey", 2] };
 const CACHE_ID = "supervisor-overview";
 const TZ = "Europe/London";
 
@@ -42,7 +43,7 @@ function follow(entities) {
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
 const isSupervisor = (user) => !!user && (user.role === "supervisor" || user.role === "admin");
 const isOpenFlag = (f) => f.status !== "closed";
-const sevRank = (f) => (SEVERITY[f.severity] || ["", "", 9])[2];
+const sevRank = (f) => severityRank(f.severity);
 
 // -- the overview cache (encrypted draft; never synced) --------------------------------------
 async function loadOverview() {
@@ -108,7 +109,7 @@ async function renderOverview(root) {
     byPerson.get(key).push(f);
   }
   const status = sync.status ? sync.status() : {};
-  const counts = Object.keys(SEVERITY).map((s) => [s, open.filter((x) => x.f.severity === s).length]);
+  const counts = schema.values("flag", "severity").map((s) => [s, open.filter((x) => x.f.severity === s).length]);
 
   const notify = h("div", { "data-testid": "push-settings" });
   showPushSettings(notify, "urgent flags");
@@ -120,12 +121,12 @@ async function renderOverview(root) {
       overview.fetched_at ? ` Sync times as of ${fmtDayTime(overview.fetched_at)}${overview.live ? "" : " (offline copy)"}.` : ""),
     h("h2", { class: "hs-h2" }, "Open flags"),
     h("p", { class: "hs-body", "data-testid": "flag-counts" },
-      counts.map(([s, n]) => [tag(`${n} ${SEVERITY[s][0].toLowerCase()}`, n ? SEVERITY[s][1] : "grey"), " "])),
+      counts.map(([s, n]) => [tag(`${n} ${severityLabel(s).toLowerCase()}`, n ? severityColour(s) : "grey"), " "])),
     open.length
       ? h("ul", { class: "hs-card-list", "data-testid": "flag-list" }, open.map(({ f, age }) => h("li", {},
         card({ class: `hs-card hs-card--${f.severity}`, "data-testid": "flag", "data-flag-id": f.id, "data-severity": f.severity },
           h("p", { class: "hs-body hs-card__heading" },
-            tag(SEVERITY[f.severity] ? SEVERITY[f.severity][0] : f.severity, SEVERITY[f.severity] ? SEVERITY[f.severity][1] : "grey"), " ",
+            tag(severityLabel(f.severity), severityColour(f.severity)), " ",
             h("a", { href: `#/flags/${f.id}` }, famName.get(f.family_id) || "Family")),
           h("p", { class: "hs-body" }, f.reason || ""),
           h("p", { class: "hs-hint" },
@@ -169,7 +170,7 @@ async function renderFlag(root, flagId) {
     list("follow_up", { family_id: flag.family_id }),
   ]);
   const linked = followUps.filter((f) => (flag.visit_id && f.visit_id === flag.visit_id) || f.id === flag.subject_id);
-  const [label, colour] = SEVERITY[flag.severity] || [flag.severity, "grey"];
+  const [label, colour] = [severityLabel(flag.severity), severityColour(flag.severity)];
   const answers = Array.isArray(flag.answers) ? flag.answers : [];
 
   put(root, 
@@ -218,20 +219,22 @@ async function decisionForm(flag, visit, user) {
   const fuText = h("textarea", { class: "hs-textarea", id: `${id}-fu`, name: "follow_up_text", rows: 2, "data-testid": "decision-follow-up" });
   const fuDue = h("input", { class: "hs-input hs-input--width-10", type: "date", id: `${id}-due`, name: "follow_up_due", value: todayKey(), "data-testid": "decision-follow-up-due" });
   const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
-  const group = (label, hint, input) => h("div", { class: "hs-form-group" },
-    h("label", { class: "hs-label", for: input.id }, label), hint ? h("div", { class: "hs-hint" }, hint) : null, input);
+  // Text fields show the model's limit as a character count.
+  const group = (label, hint, input, limit = null) => h("div", { class: "hs-form-group" },
+    h("label", { class: "hs-label", for: input.id }, label), hint ? h("div", { class: "hs-hint" }, hint) : null,
+    limit ? characterCount(input, ...limit) : input);
 
   const form = h("form", { class: "hs-form", novalidate: true, "data-testid": "decision-form" },
     h("h2", { class: "hs-h2" }, "Record your decision"),
     errors,
-    group("Decision", "What will happen, who does it, and by when.", decision),
-    group("Rationale", "Why: what you weighed up, including the child's view and history.", rationale),
+    group("Decision", "What will happen, who does it, and by when.", decision, ["flag", "decision"]),
+    group("Rationale", "Why: what you weighed up, including the child's view and history.", rationale, ["flag", "rationale"]),
     h("div", { class: "hs-form-group" }, h("div", { class: "hs-checkboxes__item" }, close,
       h("label", { class: "hs-label hs-checkboxes__label", for: close.id }, "Close the flag with this decision"))),
     h("details", { class: "hs-details" },
       h("summary", { class: "hs-details__summary" }, h("span", { class: "hs-details__summary-text" }, "Add a follow-up from this decision")),
       h("div", { class: "hs-details__text" },
-        group("Follow-up", "Given to the practitioner who made the visit.", fuText),
+        group("Follow-up", "Given to the practitioner who made the visit.", fuText, ["follow_up", "text"]),
         group("Due on", null, fuDue))),
     h("div", { class: "hs-button-group" },
       flag.status === "open" ? button("Acknowledge", async () => {
@@ -247,6 +250,10 @@ async function decisionForm(flag, visit, user) {
     const problems = [];
     if (!decision.value.trim()) problems.push({ text: "Enter the decision", href: `#${decision.id}`, target: decision });
     if (!rationale.value.trim()) problems.push({ text: "Enter the rationale for the decision", href: `#${rationale.id}`, target: rationale });
+    for (const [el, what] of [[decision, "The decision"], [rationale, "The rationale"], [fuText, "The follow-up"]]) {
+      const tooLong = checkLimit(el);
+      if (tooLong) problems.push({ text: `${what}: ${tooLong}`, href: `#${el.id}`, target: el });
+    }
     if (fuText.value.trim() && !/^\d{4}-\d{2}-\d{2}$/.test(fuDue.value)) problems.push({ text: "Enter when the follow-up is due", href: `#${fuDue.id}`, target: fuDue });
     if (problems.length) { errors.replaceChildren(errorSummary(problems)); return; }
     const at = new Date().toISOString();
@@ -317,6 +324,6 @@ async function renderFollowUp(root, followUpId) {
       f.status === "open" && mine ? h("div", {},
         errors,
         h("div", { class: "hs-form-group" }, h("label", { class: "hs-label", for: note.id }, "Note"),
-          h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."), note),
+          h("div", { class: "hs-hint" }, "What you did or agreed. Needed to complete it."), characterCount(note, "follow_up", "note")),
         completeButton(f, note, errors)) : null));
 }

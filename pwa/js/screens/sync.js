@@ -2,7 +2,9 @@
 // and each record's status. A failure is never shown as success.
 import * as sync from "../sync.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDayTime, button, emptyState, warningCallout, visitTypeLabel } from "./common.js";
-import { list } from "./data.js";
+import { list, get } from "./data.js";
+import { ENTITIES } from "../generated/model.js";
+import { plainReason } from "../refused.js";
 
 const STATE_LABEL = {
   idle: ["Up to date", "green"],
@@ -15,8 +17,11 @@ const RECORD_STATUS = {
   sent: ["Sent, not yet confirmed", "blue"],
   confirmed: ["Confirmed", "green"],
   conflict: ["Conflict – needs a decision", "orange"],
-  rejected: ["Rejected by the server", "red"],
+  held: ["Waiting on the server", "yellow"],
+  rejected: ["Not accepted by the server", "red"],
 };
+// Said under a held change: the server has it, but has not applied it yet.
+const HELD_HINT = "The server has this but has not applied it yet: the family is not on your caseload just now, or a supervisor is checking it. Nothing is needed from you.";
 const ENTITY_LABEL = {
   family: "Family details", person: "Person", relationship: "Relationship", allocation: "Allocation",
   visit: "Visit", checklist_response: "Checklist answer", observation: "Observation", addendum: "Addendum",
@@ -34,6 +39,7 @@ function norm(s) {
     lastFailureAt: failure && typeof failure === "object" ? failure.at : s.lastFailureAt ?? null,
     rejected: s.rejected ?? 0,
     conflicts: s.conflicts ?? 0,
+    held: s.held ?? 0,
   };
 }
 
@@ -44,20 +50,22 @@ export function syncSummary(raw) {
   return summaryList([
     ["Status", tag(label, colour, { "data-testid": "sync-state", "data-state": s.state })],
     ["Waiting to send", h("span", { "data-testid": "sync-pending" }, String(s.pending))],
+    s.held ? ["Waiting on the server", h("span", { "data-testid": "sync-held" }, String(s.held))] : null,
+    s.rejected ? ["Not accepted by the server", h("span", { "data-testid": "sync-rejected" }, String(s.rejected))] : null,
     ["Last successful sync", s.lastSuccessAt ? fmtDayTime(s.lastSuccessAt) : "Never"],
     s.lastFailure ? ["Last failure", h("span", { "data-testid": "sync-failure" },
       s.lastFailure, s.lastFailureAt ? ` (${fmtDayTime(s.lastFailureAt)})` : "")] : null,
   ], { "data-testid": "sync-summary" });
 }
 
-const RANK = { rejected: 0, conflict: 1, waiting: 2, sent: 3, confirmed: 4 };
+const RANK = { rejected: 0, conflict: 1, waiting: 2, sent: 3, held: 4, confirmed: 5 };
 
 // One row per record (a visit's answers are many ops): its least-settled status wins.
 async function recordRows() {
   const byRecord = new Map();
-  const add = (entity, id, status, reason, field) => {
+  const add = (entity, id, status, reason, field, familyId = null) => {
     const key = `${entity}|${id}`;
-    const row = byRecord.get(key) || { entity, id, status, reason: null, fields: new Set(), count: 0 };
+    const row = byRecord.get(key) || { entity, id, status, reason: null, fields: new Set(), count: 0, familyId };
     if ((RANK[status] ?? 9) < (RANK[row.status] ?? 9)) row.status = status;
     if (reason && !row.reason) row.reason = reason;
     if (field) row.fields.add(field);
@@ -66,13 +74,20 @@ async function recordRows() {
   };
   const outbox = typeof sync.outbox === "function" ? await sync.outbox() : null;
   if (Array.isArray(outbox)) {
-    for (const o of outbox) add(o.entity || (o.type === "resolve" ? "conflict" : "?"), o.entity_id || o.conflict_id, o.status, o.reason, o.field);
+    for (const o of outbox) add(o.entity || (o.type === "resolve" ? "conflict" : "?"), o.entity_id || o.conflict_id, o.status, o.reason, o.field, o.family_id);
   } else {
-    for (const entity of Object.keys(ENTITY_LABEL)) {
+    for (const entity of ENTITIES) {
       for (const r of await list(entity)) if (r._sync && r._sync !== "confirmed") add(entity, r.id, r._sync);
     }
   }
-  return [...byRecord.values()].sort((a, b) => (RANK[a.status] ?? 9) - (RANK[b.status] ?? 9));
+  const rows = [...byRecord.values()].sort((a, b) => (RANK[a.status] ?? 9) - (RANK[b.status] ?? 9));
+  // Where a refused change was made, so it can be corrected there.
+  for (const r of rows.filter((x) => x.status === "rejected")) {
+    const rec = r.entity === "visit" ? null : await get(r.entity, r.id).catch(() => null);
+    r.href = r.entity === "visit" ? `#/visit/${r.id}` : rec && rec.visit_id ? `#/visit/${rec.visit_id}`
+      : r.familyId ? `#/family/${r.familyId}` : null;
+  }
+  return rows;
 }
 
 export async function render(root) {
@@ -115,7 +130,11 @@ export async function render(root) {
             const where = r.entity === "visit" ? visitLabel.get(r.id) : null;
             return h("tr", { "data-testid": "sync-record", "data-status": r.status || "" },
               h("td", {}, what, r.count > 1 ? ` (${r.count} changes)` : "", where ? h("div", { class: "hs-hint" }, where) : null),
-              h("td", {}, tag(label, colour), r.reason ? h("div", { class: "hs-hint" }, r.reason) : null));
+              h("td", {}, tag(label, colour),
+                r.status === "held" ? h("div", { class: "hs-hint" }, HELD_HINT)
+                  : r.status === "rejected" ? h("div", { class: "hs-hint" }, plainReason(r.reason),
+                      r.href ? h("a", { href: r.href, class: "hs-block", "data-testid": "sync-record-open" }, "Open it to correct it or send it again") : null)
+                  : r.reason ? h("div", { class: "hs-hint" }, r.reason) : null));
           })))
       : emptyState("Everything on this phone has been confirmed by the server."),
   );

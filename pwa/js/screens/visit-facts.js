@@ -2,11 +2,11 @@
 // engine (js/rules.js) takes. Mirrors the selection in server/content/rules.py so that the
 // screen asks exactly the questions the rules will read.
 
-export const CHILD_ROLES = new Set(["child", "unborn"]);
+// Which people the checklists treat as children (the rest are carers).
+export const isChildRole = (role) => role === "child" || role === "unborn";
 
-// Visit types as the foundation stores them -> the ids content rules use.
-const VISIT_TYPE_IDS = { "6-8-week": "six-to-eight-week" };
-export const contentVisitType = (t) => VISIT_TYPE_IDS[t] || t || "";
+// Content rules name visit types by the model's own values.
+export const contentVisitType = (t) => t || "";
 
 export function isoDate(d) {
   return d.toISOString().slice(0, 10);
@@ -51,13 +51,13 @@ export function carerRole(person) {
 export function subjectsFor(persons, relationships, onDate) {
   const out = [];
   for (const p of persons) {
-    if (CHILD_ROLES.has(p.role)) {
+    if (isChildRole(p.role)) {
       out.push({ id: p.id, kind: "child", age_band: ageBand(p, onDate), mobile: null,
                  protection_plan: !!p.protection_plan, role: p.role, person: p });
     }
   }
   for (const p of persons) {
-    if (!CHILD_ROLES.has(p.role)) {
+    if (!isChildRole(p.role)) {
       out.push({ id: p.id, kind: "carer", age_band: null, mobile: null, protection_plan: false,
                  role: carerRole(p), person: p });
     }

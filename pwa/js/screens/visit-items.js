@@ -1,23 +1,17 @@
 // One checklist item, rendered by its answer type. Every change is saved at once through
 // `save(patch)` (the model encrypts it and queues it for sync).
 import { h, radios, checkboxes, textArea, nextId, insetText } from "./common.js";
+import * as schema from "../generated/model.js";
 
 const YES_NO = [
   { value: "yes", label: "Yes" },
   { value: "no", label: "No" },
   { value: "not-known", label: "Not known" },
 ];
-const SEEN_TOLD = [
-  { value: "seen", label: "I saw it" },
-  { value: "told", label: "I was told" },
-];
-const OBS_KIND_LABEL = {
-  fact: "a fact",
-  "professional-judgement": "your professional judgement",
-  "child-words": "the child's own words",
-  "parent-view": "the parent's view",
-  analysis: "analysis",
-};
+// Seen or told, and the observation kinds, as the synced model declares them.
+const SEEN_TOLD = schema.choices("checklist_response", "seen_or_told");
+const ANSWER = ["checklist_response", "answer"];
+const NOTE = ["checklist_response", "note"];
 
 export function answerLabel(item, value, gradeScale = []) {
   if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return "Not answered";
@@ -73,7 +67,7 @@ export function renderItem(item, rec, save, { gradeScale = [], readOnly = false 
       break;
     case "child-words":
       control = textArea({
-        label: legend, value, rows: 4, labelClass: "hs-label hs-label--bold",
+        label: legend, value, rows: 4, labelClass: "hs-label hs-label--bold", limit: ANSWER,
         hint: "Write exactly what the child said, word for word. Do not summarise or put it in your words.",
         onSave: (v) => save({ answer: v.trim() ? v : null }),
       });
@@ -82,8 +76,8 @@ export function renderItem(item, rec, save, { gradeScale = [], readOnly = false 
     case "free-text":
     default:
       control = textArea({
-        label: legend, value, rows: 4, labelClass: "hs-label hs-label--bold",
-        hint: item.records ? `Recorded as ${OBS_KIND_LABEL[item.records] || item.records}.` : null,
+        label: legend, value, rows: 4, labelClass: "hs-label hs-label--bold", limit: ANSWER,
+        hint: item.records ? `Recorded as: ${schema.label("observation", "kind", item.records)}.` : null,
         onSave: (v) => save({ answer: v.trim() ? v : null }),
       });
   }
@@ -98,7 +92,7 @@ export function renderItem(item, rec, save, { gradeScale = [], readOnly = false 
   }
   if (item.note_prompt || ["yes-no", "single-choice", "multi-choice", "grade", "seen-told"].includes(item.type)) {
     const note = textArea({ label: item.note_prompt || "Note (optional)", value: rec ? rec.note : "", rows: 2,
-                            onSave: (v) => save({ note: v }), testid: `note-${item.id}` });
+                            limit: NOTE, onSave: (v) => save({ note: v }), testid: `note-${item.id}` });
     const open = !!(rec && rec.note) || !!item.note_prompt;
     const det = h("details", { class: "hs-details hs-details--note", open: open ? true : null },
       h("summary", { class: "hs-details__summary" }, h("span", { class: "hs-details__summary-text" }, item.note_prompt ? "Note" : "Add a note")),

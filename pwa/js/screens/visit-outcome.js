@@ -1,7 +1,7 @@
 // What a visit will raise (js/rules.js) and the recording-quality warnings (js/recording.js),
 // both from the content branch. Loaded lazily: a phone without them still records visits,
 // and says plainly that the preview is unavailable rather than showing "nothing raised".
-import { h, tag, warningCallout, fmtDay, personName, emptyState } from "./common.js";
+import { h, tag, warningCallout, fmtDay, personName, emptyState, severityLabel, severityColour } from "./common.js";
 
 let rulesMod = null;
 let recordingMod = null;
@@ -41,7 +41,6 @@ export async function recordingWarnings(content, text, context) {
   }
 }
 
-const SEVERITY = { urgent: ["Urgent", "red"], high: ["High", "orange"], routine: ["Routine", "blue"] };
 
 export function outcomeView(outcome, byId, { heading = "What this visit will raise" } = {}) {
   const wrap = h("section", { "aria-labelledby": "outcome-h", "data-testid": "visit-outcome" },
@@ -57,7 +56,7 @@ export function outcomeView(outcome, byId, { heading = "What this visit will rai
   wrap.append(h("h3", { class: "hs-h3" }, `Flags to your supervisor (${flags.length})`));
   if (flags.length) {
     for (const f of flags) {
-      const [sev, colour] = SEVERITY[f.severity] || [f.severity, "grey"];
+      const [sev, colour] = [severityLabel(f.severity), severityColour(f.severity)];
       wrap.append(warningCallout(`${sev}: ${f.reason}`,
         h("p", { class: "hs-body" }, tag(sev, colour), " ", `About: ${who(f.subject)}`),
         { "data-testid": "outcome-flag", "data-rule": f.rule, "data-severity": f.severity }));

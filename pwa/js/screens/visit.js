@@ -7,21 +7,18 @@ import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
          personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
-         warningCallout, registerFlush, flushAll, trackSave } from "./common.js";
+         warningCallout, registerFlush, flushAll, trackSave, checkLimit } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
-         AGE_BAND_LABELS, answered, condHolds, CHILD_ROLES } from "./visit-facts.js";
+         AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
+import { refusedSection, refusedNote } from "./refused-view.js";
+import * as refused from "../refused.js";
+import { OBS_KINDS, kindLabel, refusedOpts, visitSync } from "./visit-entries.js";
+import { renderObservations, recordingContext } from "./visit-observations.js";
 
-export const OBS_KINDS = [
-  { value: "fact", label: "Fact", hint: "What you saw, heard or were told, and by whom." },
-  { value: "professional-judgement", label: "Professional judgement", hint: "Your view, with the reasons for it." },
-  { value: "child-words", label: "Child's own words", hint: "Exactly what the child said, in quotation marks." },
-  { value: "parent-view", label: "Parent's view", hint: "What a parent or carer said or thinks." },
-  { value: "analysis", label: "Analysis", hint: "What it means for the child: risks, strengths, what next." },
-];
-const OBS_KIND_LABEL = Object.fromEntries(OBS_KINDS.map((k) => [k.value, k.label]));
+export { OBS_KINDS };
 
 let justSigned = null;
 
@@ -54,8 +51,12 @@ async function load(visitId) {
     present: new Set(Array.isArray(visit.present) ? visit.present : []),
   };
   ctx.tasks = visitTasks(content, subjects, { noAccess: !!visit.no_access });
+  // Everything recorded at this visit, for its refused entries and its sync status.
+  ctx.ids = new Set([visit.id, ...responses.map((r) => r.id), ...ctx.observations.map((o) => o.id), ...ctx.addenda.map((a) => a.id)]);
+  ctx.refused = refused.records((r) => ctx.ids.has(r.id) || r.values.visit_id === visit.id);
   return ctx;
 }
+
 
 const taskHref = (ctx, t) => `#/visit/${ctx.visit.id}/checklist/${t.checklist.id}/${t.subjectId}`;
 function subjectLabel(ctx, s) {
@@ -105,7 +106,8 @@ function renderHub(root, ctx) {
   const started = visit.status === "in-progress";
   fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
-    ...screenTitle(visitTypeLabel(visit.type), { caption: `${b.family.family_name} family · ${fmtDay(visit.planned_for)}` }));
+    ...screenTitle(visitTypeLabel(visit.type), { caption: `${b.family.family_name} family · ${fmtDay(visit.planned_for)}` }),
+    refusedSection(ctx.refused, refusedOpts(ctx)));
 
   if (!started) {
     fill(root, 
@@ -288,7 +290,10 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
       const s = (c.sections || []).find((x) => x.id === section);
       if (s) fill(form, h("h2", { class: "hs-h2" }, s.title), s.guidance ? h("p", { class: "hs-hint" }, s.guidance) : null);
     }
-    const el = renderItem(item, ctx.idx.get(`${c.id}|${task.subjectId}|${item.id}`), saver(ctx, task, item, onSaved), { gradeScale });
+    const rec = ctx.idx.get(`${c.id}|${task.subjectId}|${item.id}`);
+    const el = renderItem(item, rec, saver(ctx, task, item, onSaved), { gradeScale });
+    const notTaken = rec && ctx.refused.find((r) => r.id === rec.id);
+    if (notTaken) el.prepend(refusedNote(notTaken, { href: `#/visit/${ctx.visit.id}` }));
     el.hidden = !condHolds(item.show_if, c, task.subjectId, ctx.idx);
     containers.set(item.id, el);
     fill(form, el);
@@ -312,96 +317,6 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
   const flush = async () => { for (const ta of form.querySelectorAll("textarea")) if (ta.flush) await ta.flush(); };
   const off = registerFlush(flush);
   return () => off();
-}
-
-// -- observations -------------------------------------------------------------------------
-
-async function renderObservations(root, ctx) {
-  const { visit, b, user } = ctx;
-  const draftId = `observation-draft:${visit.id}`;
-  const draft = (model.loadDraft ? await model.loadDraft(draftId).catch(() => null) : null) || {};
-  const state = { kind: draft.kind || null, about: draft.about || "", text: draft.text || "" };
-  const saveDraft = () => model.saveDraft && trackSave(model.saveDraft(draftId, { ...state }).catch(() => {}));
-  const errorSlot = h("div", {});
-  const warnSlot = h("div", { "aria-live": "polite" });
-
-  const superseded = new Set(ctx.observations.map((o) => o.supersedes_id).filter(Boolean));
-  const current = ctx.observations.filter((o) => !superseded.has(o.id))
-    .sort((a, c) => (a.recorded_at || "").localeCompare(c.recorded_at || ""));
-
-  const kindGroup = radios({ legend: "What kind of entry is this?", name: "obs-kind", options: OBS_KINDS, value: state.kind,
-                             testid: "obs-kind", onChange: (v) => { state.kind = v; saveDraft(); } });
-  kindGroup.id = "obs-kind";
-  const about = h("select", { class: "hs-select", id: "obs-about", "data-testid": "obs-about",
-                              on: { change: (ev) => { state.about = ev.target.value; saveDraft(); } } },
-    h("option", { value: "" }, "The whole family"),
-    b.persons.map((p) => h("option", { value: p.id, selected: state.about === p.id ? true : null }, personName(p))));
-  const text = h("textarea", { class: "hs-textarea", id: "obs-text", rows: 6, "data-testid": "obs-text",
-                               on: { input: (ev) => { state.text = ev.target.value; saveDraft(); } } });
-  text.value = state.text;
-
-  const list = h("ol", { class: "hs-list hs-list--bordered", "data-testid": "obs-list" },
-    current.map((o) => h("li", { "data-testid": "observation", "data-kind": o.kind },
-      tag(OBS_KIND_LABEL[o.kind] || o.kind, o.kind === "child-words" ? "blue" : "grey"), " ",
-      h("span", { class: "hs-hint" }, `${o.about_person_id ? personName(ctx.byId.get(o.about_person_id)) : "Whole family"} · ${fmtDayTime(o.recorded_at)}`),
-      h("p", { class: `hs-body${o.kind === "child-words" ? " hs-quote" : ""}` }, o.text),
-      o.supersedes_id ? h("p", { class: "hs-hint" }, "Replaces an earlier entry (kept in the record).") : null,
-      button("Amend", () => {
-        state.supersedes = o.id; state.kind = o.kind; state.about = o.about_person_id || ""; state.text = o.text;
-        text.value = o.text; about.value = state.about;
-        const r = kindGroup.querySelector(`input[value="${o.kind}"]`); if (r) r.checked = true;
-        text.focus();
-      }, { secondary: true, class: "hs-button hs-button--secondary hs-button--small" }))));
-
-  const add = async () => {
-    const errors = [];
-    if (!state.kind) errors.push({ text: "Choose what kind of entry this is", href: "#obs-kind", target: kindGroup.querySelector("input") });
-    if (!state.text.trim()) errors.push({ text: "Enter the observation", href: "#obs-text", target: text });
-    if (errors.length) { errorSlot.replaceChildren(errorSummary(errors)); return; }
-    errorSlot.replaceChildren();
-    await model.create("observation", {
-      family_id: visit.family_id, visit_id: visit.id, about_person_id: state.about || null, kind: state.kind,
-      text: state.text, supersedes_id: state.supersedes || null, recorded_by: user ? user.user_id : null,
-      recorded_at: nowIso(), device_id: user ? user.device_id : null,
-    }, { familyId: visit.family_id });
-    if (model.clearDraft) await model.clearDraft(draftId).catch(() => {});
-    const warnings = await recordingWarnings(ctx.content, state.text, recordingContext(ctx, state.about || null, state.kind));
-    if (warnings.length) sessionStorage.setItem("hs-last-obs-warnings", JSON.stringify(warnings));
-    rerender();
-  };
-
-  const last = JSON.parse(sessionStorage.getItem("hs-last-obs-warnings") || "[]");
-  sessionStorage.removeItem("hs-last-obs-warnings");
-  if (last.length) warnSlot.append(warningsView(last.map((w) => ({ where: "Your last entry", warning: w }))));
-
-  fill(root, 
-    backLink("Visit tasks", `#/visit/${visit.id}`),
-    errorSlot,
-    ...screenTitle("Observations", { caption: `${b.family.family_name} family` }),
-    h("p", { class: "hs-body" }, "Entries are never edited: amending one adds a new entry that replaces it, and both stay in the record."),
-    warnSlot,
-    current.length ? list : emptyState("No observations yet."),
-    h("h2", { class: "hs-h2" }, state.supersedes ? "Amend the entry" : "Add an observation"),
-    kindGroup,
-    h("div", { class: "hs-form-group" }, h("label", { class: "hs-label", for: "obs-about" }, "About"), about),
-    h("div", { class: "hs-form-group" },
-      h("label", { class: "hs-label", for: "obs-text" }, "Observation"),
-      h("div", { class: "hs-hint" }, "For the child's own words, write exactly what they said."),
-      text),
-    h("div", { class: "hs-button-group" },
-      button("Add observation", add, { "data-testid": "obs-add" }),
-      h("a", { href: `#/visit/${visit.id}`, class: "hs-link-button", "data-testid": "obs-done" }, "Return to visit tasks")),
-  );
-}
-
-// The child-related context a recording check needs (content RecordingContext).
-function recordingContext(ctx, aboutId, kind) {
-  const children = ctx.subjects.filter((s) => s.kind === "child" && s.age_band !== "unborn");
-  const about = aboutId ? children.filter((c) => c.id === aboutId) : children;
-  const ans = (cid, item) => { const r = ctx.idx.get(`child-seen-alone|${cid}|${item}`); return r ? r.answer : null; };
-  const seen = about.length ? about.every((c) => ctx.present.has(c.id) && ans(c.id, "child-seen") !== "no") : null;
-  const alone = about.length ? about.every((c) => ans(c.id, "spoken-to-alone") === "yes") : null;
-  return { child_seen: seen, child_spoken_to_alone: alone, kind: kind || null };
 }
 
 // -- check your answers and sign -----------------------------------------------------------
@@ -431,6 +346,7 @@ function answersSummary(ctx, { changeLinks }) {
         const r = ctx.idx.get(`${t.checklist.id}|${t.subjectId}|${i.id}`);
         const parts = [answerLabel(i, r ? r.answer : null, (ctx.content && ctx.content.grade_scale) || [])];
         if (r && r.seen_or_told) parts.push(` (${r.seen_or_told})`);
+        if (r && ctx.refused.some((x) => x.id === r.id)) parts.push(" ", tag("Not accepted by the server", "red", { "data-testid": "answer-refused" }));
         return [i.prompt, h("span", {}, ...parts, r && r.note ? h("span", { class: "hs-hint hs-block" }, `Note: ${r.note}`) : null),
           changeLinks ? h("a", { href: taskHref(ctx, t) }, "Change", h("span", { class: "hs-visually-hidden" }, ` ${i.prompt}`)) : null];
       }), { "data-testid": "summary-checklist", "data-checklist": t.checklist.id }));
@@ -451,7 +367,7 @@ async function allWarnings(ctx) {
   const items = [];
   for (const o of ctx.observations) {
     for (const w of await recordingWarnings(ctx.content, o.text, recordingContext(ctx, o.about_person_id, o.kind))) {
-      items.push({ where: `Observation (${OBS_KIND_LABEL[o.kind] || o.kind})`, warning: w, href: `#/visit/${ctx.visit.id}/observations` });
+      items.push({ where: `Observation (${kindLabel(o.kind)})`, warning: w, href: `#/visit/${ctx.visit.id}/observations` });
     }
   }
   for (const t of ctx.tasks) {
@@ -508,13 +424,14 @@ async function renderCheck(root, ctx) {
     backLink("Visit tasks", `#/visit/${ctx.visit.id}`),
     errorSlot,
     ...screenTitle("Check your answers before signing", { caption: `${ctx.b.family.family_name} family · ${visitTypeLabel(ctx.visit.type)}` }),
+    refusedSection(ctx.refused, refusedOpts(ctx)),
     outcomeView(outcome, ctx.byId, { heading: "What this visit will raise" }),
     warningsView(warnings),
     ...answersSummary(ctx, { changeLinks: true }),
     h("h2", { class: "hs-h2" }, "Observations"),
     ctx.observations.length
       ? h("ul", { class: "hs-list hs-list--bordered" }, ctx.observations.map((o) => h("li", {},
-          tag(OBS_KIND_LABEL[o.kind] || o.kind, "grey"), " ", h("span", { class: "hs-body" }, o.text))))
+          tag(kindLabel(o.kind), "grey"), " ", h("span", { class: "hs-body" }, o.text))))
       : emptyState("No observations recorded."),
     h("p", { class: "hs-body" }, h("a", { href: `#/visit/${ctx.visit.id}/observations` }, "Add or amend observations")),
     h("h2", { class: "hs-h2" }, "Now sign the visit"),
@@ -541,7 +458,7 @@ async function renderNoAccess(root, ctx) {
   if (!ctx.tasks.length) {
     // No visit-level checklist on this phone: still record what happened, in the summary.
     body.push(textArea({ label: "What happened?", hint: "What you saw and heard at the door, and any contact since.",
-                         value: visit.summary, testid: "no-access-summary",
+                         value: visit.summary, testid: "no-access-summary", limit: ["visit", "summary"],
                          onSave: (v) => setFields("visit", visit.id, { summary: v }) }));
   }
   await refreshOutcome();
@@ -549,6 +466,7 @@ async function renderNoAccess(root, ctx) {
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
     errorSlot,
     ...screenTitle("No access", { caption: `${b.family.family_name} family · ${visitTypeLabel(visit.type)} · ${fmtDay(visit.planned_for)}` }),
+    refusedSection(ctx.refused, refusedOpts(ctx)),
     h("form", { class: "hs-form", novalidate: "", "data-testid": "no-access-form", on: { submit: (ev) => ev.preventDefault() } }, ...body),
     outcomeSlot,
     h("h2", { class: "hs-h2" }, "Now sign the record"),
@@ -589,8 +507,20 @@ async function renderSigned(root, ctx) {
   const draft = model.loadDraft ? await model.loadDraft(draftId).catch(() => null) : null;
   const addText = textArea({ label: "Add an addendum", hint: "A correction or something learned after signing. It is added to the record with the date and your name; the signed record is not changed.",
                              value: (draft && draft.text) || "", testid: "addendum-text", id: "addendum-text",
-                             onSave: (v) => model.saveDraft && trackSave(model.saveDraft(draftId, { text: v }).catch(() => {})) });
-  const rec = sync.recordStatus ? sync.recordStatus("visit", visit.id) : null;
+                             limit: ["addendum", "text"],
+                             onSave: (v) => model.saveDraft && trackSave(model.saveDraft(draftId, { text: v, moving: [...moving].map(([id, entity]) => ({ id, entity })) }).catch(() => {})) });
+  // A refused answer moved into the addendum: let it go once the addendum is saved.
+  const moving = new Map(((draft && draft.moving) || []).map((m) => [m.id, m.entity]));
+  const toAddendum = (text, r) => {
+    const ta = addText.querySelector("textarea");
+    ta.value = ta.value.trim() ? `${ta.value.trim()}\n\n${text}` : text;
+    ta.refreshCount();
+    moving.set(r.id, r.entity);
+    const moved = [...moving].map(([id, entity]) => ({ id, entity }));
+    if (model.saveDraft) trackSave(model.saveDraft(draftId, { text: ta.value, moving: moved }).catch(() => {}));
+    ta.focus();
+    ta.scrollIntoView({ block: "center" });
+  };
   fill(root, 
     backLink(`${b.family.family_name} family`, `#/family/${visit.family_id}`),
     signedNow ? h("div", { class: "hs-panel hs-panel--confirmation", role: "status", "data-testid": "signed-panel" },
@@ -598,9 +528,8 @@ async function renderSigned(root, ctx) {
       h("p", { class: "hs-body" }, "It is saved on this phone and will be sent when there is a connection.")) : null,
     errorSlot,
     ...screenTitle(visit.no_access ? "No-access visit" : visitTypeLabel(visit.type), { caption: `${b.family.family_name} family · ${fmtDay(visit.completed_at || visit.planned_for)}` }),
-    h("p", { class: "hs-body" }, tag("Signed", "green", { "data-testid": "visit-signed" }), " ",
-      rec ? tag(rec === "confirmed" ? "Synced" : rec === "rejected" ? "Rejected by the server" : "Waiting to sync",
-                rec === "confirmed" ? "green" : rec === "rejected" ? "red" : "grey", { "data-testid": "visit-sync" }) : null),
+    h("p", { class: "hs-body" }, tag("Signed", "green", { "data-testid": "visit-signed" }), " ", visitSync(ctx)),
+    refusedSection(ctx.refused, refusedOpts(ctx, toAddendum)),
     h("p", { class: "hs-body" }, `Signed ${fmtDayTime(visit.completed_at)}. This record is read-only.`),
     outcomeEl,
     ...answersSummary(ctx, { changeLinks: false }),
@@ -608,14 +537,15 @@ async function renderSigned(root, ctx) {
     h("h2", { class: "hs-h2" }, "Observations"),
     ctx.observations.length
       ? h("ul", { class: "hs-list hs-list--bordered", "data-testid": "obs-list" }, ctx.observations.map((o) => h("li", { "data-testid": "observation" },
-          tag(OBS_KIND_LABEL[o.kind] || o.kind, "grey"), " ",
+          tag(kindLabel(o.kind), "grey"), " ",
           h("span", { class: "hs-hint" }, o.about_person_id ? personName(ctx.byId.get(o.about_person_id)) : "Whole family"),
-          h("p", { class: "hs-body" }, o.text))))
+          h("p", { class: "hs-body" }, o.text), refusedNote(ctx.refused.find((r) => r.id === o.id)))))
       : emptyState("No observations recorded."),
     h("h2", { class: "hs-h2" }, "Addenda"),
     ctx.addenda.length
       ? h("ul", { class: "hs-list hs-list--bordered", "data-testid": "addenda" }, ctx.addenda.map((a) => h("li", { "data-testid": "addendum" },
-          h("p", { class: "hs-hint" }, fmtDayTime(a.recorded_at)), h("p", { class: "hs-body" }, a.text))))
+          h("p", { class: "hs-hint" }, fmtDayTime(a.recorded_at)), h("p", { class: "hs-body" }, a.text),
+          refusedNote(ctx.refused.find((r) => r.id === a.id)))))
       : emptyState("No addenda."),
     addText,
     button("Add addendum", async () => {
@@ -624,8 +554,12 @@ async function renderSigned(root, ctx) {
         errorSlot.replaceChildren(errorSummary([{ text: "Enter the addendum", href: "#addendum-text", target: ta }]));
         return;
       }
+      const tooLong = checkLimit(ta);
+      if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: "#addendum-text", target: ta }])); return; }
       await model.create("addendum", { family_id: visit.family_id, visit_id: visit.id, text: ta.value, recorded_by: user ? user.user_id : null,
                                        recorded_at: nowIso(), device_id: user ? user.device_id : null }, { familyId: visit.family_id });
+      for (const [id, entity] of moving) await refused.settle(entity, id);
+      Promise.resolve(sync.now()).catch(() => {}); // offline, the outbox keeps it
       offFlush();
       if (model.clearDraft) await model.clearDraft(draftId).catch(() => {});
       rerender();
