@@ -16,7 +16,6 @@ from typing import Any
 import msgspec
 
 from server.access import Principal
-from server.agency import merge_port
 from server.clock import now_iso
 from server.ids import new_id
 from server.storage import records
@@ -106,11 +105,11 @@ def supervisor_apply(db, kr, w: World, ops: list[Any]) -> list[dict[str, Any]]:
 
 
 def agency_set(db, kr, w: World, entity: str, entity_id: str, name: str, value: Any, base: int) -> dict[str, Any]:
-    """An agency write-back through the agency's merge port, as its controller sends it."""
-    (r,) = merge_port.apply_ops(db, kr, Actor(client_id=w.client_id), [{
-        "type": "set", "entity": entity, "entity_id": entity_id, "family_id": w.f1, "field": name,
-        "value": value, "base_version": base}])
-    return r
+    """An agency write-back: a set op stamped by the server, through the one merge, as the
+    write-back controller sends it."""
+    op = merge.make_set(entity, entity_id, w.f1, name, value, base)
+    (r,) = merge.apply_ops(db, kr, Actor(client_id=w.client_id), [op])
+    return {**msgspec.to_builtins(r), "field": name}
 
 
 def field_history(db, kr, entity_id: str) -> dict[int, tuple[set[str], str | None]]:
