@@ -135,6 +135,16 @@ ATTENTION = _c(("visit-deleted", "Its visit was deleted"), ("person-deleted", "T
                ("recorded-out-of-reach", "Recorded while the family was not allocated"))
 
 
+# Who recorded an entry, on which device, when, and why it needs a person's attention:
+# the server's to say, for observations and addenda alike.
+RECORDED = (
+    Field("recorded_by", "id", ref="user", server_owned=True),
+    Field("recorded_at", "datetime", server_owned=True),
+    Field("device_id", "id", server_owned=True),
+    Field("attention", "choice", choices=ATTENTION, server_owned=True),
+)
+
+
 def _status(*states: tuple[str, str]) -> tuple[Choice, ...]:
     return _c(*states)
 
@@ -208,18 +218,12 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
         Field("kind", "choice", choices=OBSERVATION_KINDS, required=True),
         Field("text", "text", LONG_TEXT, personal=True, required=True),
         Field("supersedes_id", "id", ref="observation"),
-        Field("recorded_by", "id", ref="user", server_owned=True),
-        Field("recorded_at", "datetime", server_owned=True),
-        Field("device_id", "id", server_owned=True),
-        Field("attention", "choice", choices=ATTENTION, server_owned=True),
+        *RECORDED,
     ), Policy(create=EVERYONE), insert_only=True, owner="recorded_by"),
     Entity("addendum", "addenda", (
         Field("visit_id", "id", ref="visit", required=True),
         Field("text", "text", LONG_TEXT, personal=True, required=True),
-        Field("recorded_by", "id", ref="user", server_owned=True),
-        Field("recorded_at", "datetime", server_owned=True),
-        Field("device_id", "id", server_owned=True),
-        Field("attention", "choice", choices=ATTENTION, server_owned=True),
+        *RECORDED,
     ), Policy(create=EVERYONE), insert_only=True, owner="recorded_by"),
     Entity("follow_up", "follow_ups", (
         Field("visit_id", "id", ref="visit", immutable=True),

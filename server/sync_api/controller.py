@@ -133,22 +133,21 @@ class HeldController(Controller):
     @post("/{held_id:str}/accept", status_code=200, sync_to_thread=True)
     def accept_held(self, held_id: str, store: Database, principal: Principal) -> OpResult:
         """Apply a held op as its writer made it, through the same merge as any other."""
-        require_role(principal, "supervisor", "admin")
-        with _WRITE_LOCK, store.write() as db:
-            result = held_mod.decide(db, store.keyring, principal, held_id, accept=True)
-            audit.record(db, "held-op-accepted", entity="sync_held", entity_id=held_id, purpose="review upload",
-                         **audit.by(principal))
-            return result
+        return _decide_held(store, principal, held_id, accept=True)
 
     @post("/{held_id:str}/decline", status_code=200, sync_to_thread=True)
     def decline_held(self, held_id: str, store: Database, principal: Principal) -> OpResult:
         """Keep a held op on file without applying it."""
-        require_role(principal, "supervisor", "admin")
-        with _WRITE_LOCK, store.write() as db:
-            result = held_mod.decide(db, store.keyring, principal, held_id, accept=False)
-            audit.record(db, "held-op-declined", entity="sync_held", entity_id=held_id, purpose="review upload",
-                         **audit.by(principal))
-            return result
+        return _decide_held(store, principal, held_id, accept=False)
+
+
+def _decide_held(store: Database, principal: Principal, held_id: str, *, accept: bool) -> OpResult:
+    require_role(principal, "supervisor", "admin")
+    with _WRITE_LOCK, store.write() as db:
+        result = held_mod.decide(db, store.keyring, principal, held_id, accept=accept)
+        audit.record(db, "held-op-accepted" if accept else "held-op-declined", entity="sync_held",
+                     entity_id=held_id, purpose="review upload", **audit.by(principal))
+        return result
 
 
 def _quarantine_read(store: Database, row: dict[str, Any]) -> QuarantineRead:
