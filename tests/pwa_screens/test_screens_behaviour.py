@@ -205,11 +205,28 @@ def test_graded_answers_child_words_and_recording_prompts_show_before_signing(sc
 
     words = "I had cereal. Mummy was asleep."
     go(page, f"#/visit/{visit}/checklist/child-seen-alone/{child}")
+    page.locator('[data-item="child-words"] textarea').fill(words)
+    # A tap on "Save and return" while the words are still in the field: pressing blurs the
+    # field, which saves and shows "Saved on this phone" for the first time on this page.
+    # The button must stay under the finger until release, or the tap is lost.
+    done = page.get_by_test_id("checklist-done")
+    done.scroll_into_view_if_needed()
+    box = done.bounding_box()
+    pointer = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+    page.mouse.move(*pointer)
+    page.mouse.down()
+    page.get_by_test_id("save-status").filter(has_text="Saved on this phone").wait_for()
+    under = "([x, y]) => document.elementFromPoint(x, y).closest('[data-testid=checklist-done]') !== null"
+    assert page.evaluate(under, pointer)
+    page.mouse.up()
+    page.get_by_test_id("checklist-tasks").wait_for()  # "done" saves, then returns to the visit
+
+    go(page, f"#/visit/{visit}/checklist/child-seen-alone/{child}")
+    assert page.locator('[data-item="child-words"] textarea').input_value() == words
     page.locator('[data-item="child-seen"] input[data-value="yes"]').first.check()
     page.locator('[data-item="spoken-to-alone"] input[data-value="yes"]').first.check()
-    page.locator('[data-item="child-words"] textarea').fill(words)
     page.get_by_test_id("checklist-done").click()
-    page.get_by_test_id("checklist-tasks").wait_for()  # "done" saves, then returns to the visit
+    page.get_by_test_id("checklist-tasks").wait_for()
 
     go(page, f"#/visit/{visit}/observations")
     page.get_by_test_id("obs-kind").locator('input[data-value="fact"]').check()

@@ -5,6 +5,13 @@ import * as schema from "../generated/model.js";
 
 export { h };
 
+// A polite status line ("Saved on this phone"). It keeps its line's height while empty:
+// text appearing above a button mid-tap would move the button between press and release,
+// and the tap would be lost.
+export function statusLine(attrs = {}) {
+  return h("p", { class: "hs-hint hs-status", role: "status", "aria-live": "polite", ...attrs });
+}
+
 // Element.append would print null as "null": skip empty children, flatten arrays.
 export function fill(parent, ...children) {
   const flat = children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== true);

@@ -1,6 +1,6 @@
 // My follow-ups by due date, overdue first and highlighted; complete one or add a note.
 import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId,
-         characterCount, checkLimit } from "./common.js";
+         characterCount, checkLimit, statusLine } from "./common.js";
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
 import { showPushSettings } from "./push-settings.js";
@@ -68,7 +68,7 @@ function item(f, famName, today) {
     await setFields("follow_up", f.id, { note: note.value });
     status.textContent = "Note saved on this phone";
   };
-  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const status = statusLine();
   return h("li", {},
     card({ class: `hs-card${late ? " hs-card--overdue" : ""}`, "data-testid": "followup", "data-followup-id": f.id, "data-overdue": late ? "true" : "false" },
       h("p", { class: "hs-body hs-card__heading" }, h("a", { href: `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family")),

@@ -1,6 +1,6 @@
 // "Notifications on this phone": one panel for supervisors (urgent flags) and practitioners
 // (follow-up reminders). The text never changes what is sent: pushes carry no personal data.
-import { h, button } from "./common.js";
+import { h, button, statusLine } from "./common.js";
 import * as push from "../push-client.js";
 
 /** Fill ``slot`` with the on / off control; ``what`` names what the notifications are for. */
@@ -10,7 +10,7 @@ export async function showPushSettings(slot, what) {
     return;
   }
   const st = await push.state().catch(() => ({ subscribed: false, permission: push.permission() }));
-  const msg = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const msg = statusLine();
   const act = st.subscribed
     ? button("Turn off notifications on this phone", async () => { const r = await push.disable(); msg.textContent = r.message; showPushSettings(slot, what); },
       { secondary: true, "data-testid": "push-disable" })

@@ -2,7 +2,7 @@
 // at the checklist item and at the observation. Each says in plain words why the server did
 // not take it, and offers a way on: correct it and send it again, add it to an addendum
 // (a signed visit takes no more answers), copy its text, or let it go.
-import { h, radios, button, characterCount, checkLimit, fieldError, warningCallout, tag, nextId } from "./common.js";
+import { h, radios, button, characterCount, checkLimit, fieldError, warningCallout, tag, nextId, statusLine } from "./common.js";
 import * as refused from "../refused.js";
 import * as schema from "../generated/model.js";
 import { rerender } from "../router.js";
@@ -89,7 +89,7 @@ function editor(r, { frozen, fieldLabel }) {
  */
 export function refusedItem(r, { describe, frozen = false, toAddendum = null, fieldLabel = null } = {}) {
   const text = refused.textOf(r);
-  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const status = statusLine();
   const edit = editor(r, { frozen, fieldLabel });
   const actions = [];
   if (edit) {

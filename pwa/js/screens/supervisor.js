@@ -16,7 +16,7 @@
 import {
   h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
-  severityLabel, severityColour, severityRank, characterCount, checkLimit,
+  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine,
 } from "./common.js";
 import * as schema from "../generated/model.js";
 import { list, get, me, model } from "./data.js";
@@ -218,7 +218,7 @@ async function decisionForm(flag, visit, user) {
   const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", checked: true, "data-testid": "close-flag" });
   const fuText = h("textarea", { class: "hs-textarea", id: `${id}-fu`, name: "follow_up_text", rows: 2, "data-testid": "decision-follow-up" });
   const fuDue = h("input", { class: "hs-input hs-input--width-10", type: "date", id: `${id}-due`, name: "follow_up_due", value: todayKey(), "data-testid": "decision-follow-up-due" });
-  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite" });
+  const status = statusLine();
   // Text fields show the model's limit as a character count.
   const group = (label, hint, input, limit = null) => h("div", { class: "hs-form-group" },
     h("label", { class: "hs-label", for: input.id }, label), hint ? h("div", { class: "hs-hint" }, hint) : null,

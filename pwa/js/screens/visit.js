@@ -7,7 +7,7 @@ import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
          personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
-         warningCallout, registerFlush, flushAll, trackSave, checkLimit } from "./common.js";
+         warningCallout, registerFlush, flushAll, trackSave, checkLimit, statusLine } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
          AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
@@ -166,7 +166,7 @@ function renderPresence(root, ctx) {
   // Once anyone is recorded as seen, everyone else in the list has been answered "not seen".
   for (const p of b.persons) if (ctx.present.size) answers.set(p.id, ctx.present.has(p.id) ? "seen" : "not-seen");
   const errorSlot = h("div", {});
-  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite", "data-testid": "save-status" });
+  const status = statusLine({ "data-testid": "save-status" });
 
   const save = async () => {
     const present = b.persons.filter((p) => answers.get(p.id) === "seen").map((p) => p.id);
@@ -255,7 +255,7 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
     return null;
   }
   const c = task.checklist;
-  const status = h("p", { class: "hs-hint", role: "status", "aria-live": "polite", "data-testid": "save-status" });
+  const status = statusLine({ "data-testid": "save-status" });
   const containers = new Map();
   const gradeScale = (ctx.content && ctx.content.grade_scale) || [];
 
