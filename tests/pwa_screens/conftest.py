@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from server.app import open_store
+from server.settings import Settings
+from server.storage import records
 from tests.conftest import REPO, LiveServer
 from tests.pwa.platform_helpers import wait_until  # noqa: F401  (used by other test modules too)
 
@@ -117,3 +120,24 @@ def server_rows(server, sql: str, params: list | tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def server_records(server, entity: str, where: str, params: list) -> list[dict]:
+    """Records as the server holds them, personal fields decrypted with its keyring."""
+    store = open_store(Settings.from_env({}, data_dir=server.data_dir))
+    try:
+        with store.read() as db:
+            return records.find(db, store.keyring, entity, where, params)
+    finally:
+        store.close()
+
+
+def start_visit(page, visit_id: str) -> None:
+    """Start the visit and record everyone as seen."""
+    go(page, f"#/visit/{visit_id}")
+    page.get_by_test_id("start").click()
+    page.get_by_test_id("presence-continue").wait_for()
+    for radio in page.locator('[data-testid="presence-person"] input[data-value="seen"]').all():
+        radio.check()
+    page.get_by_test_id("presence-continue").click()
+    page.get_by_test_id("checklist-tasks").wait_for()

@@ -13,13 +13,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from server.app import open_store
 from server.demo import _sid
-from server.settings import Settings
-from server.storage import records
 from sync.model import ENTITIES
 from tests.conftest import LiveServer, launch_phone
-from tests.pwa_screens.conftest import enrol, go, wait_outbox_settled
+from tests.pwa_screens.conftest import enrol, go, server_records, start_visit, wait_outbox_settled
 from tests.sync.device import Phone
 
 pytestmark = pytest.mark.browser
@@ -43,27 +40,6 @@ def phone(server, playwright_instance, tmp_path_factory):
     enrol(page, server)
     yield ctx, page
     ctx.close()
-
-
-def server_records(server, entity: str, where: str, params: list) -> list[dict]:
-    """Records as the server holds them, personal fields decrypted with its keyring."""
-    store = open_store(Settings.from_env({}, data_dir=server.data_dir))
-    try:
-        with store.read() as db:
-            return records.find(db, store.keyring, entity, where, params)
-    finally:
-        store.close()
-
-
-def start_visit(page, visit_id: str) -> None:
-    """Start the visit and record everyone as seen."""
-    go(page, f"#/visit/{visit_id}")
-    page.get_by_test_id("start").click()
-    page.get_by_test_id("presence-continue").wait_for()
-    for radio in page.locator('[data-testid="presence-person"] input[data-value="seen"]').all():
-        radio.check()
-    page.get_by_test_id("presence-continue").click()
-    page.get_by_test_id("checklist-tasks").wait_for()
 
 
 def test_an_observation_of_every_kind_the_pwa_offers_reaches_the_servers_database(server, phone):

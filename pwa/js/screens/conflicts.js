@@ -97,3 +97,12 @@ async function conflictCard(c, user) {
       rerender();
     }, { "data-testid": "conflict-resolve" }));
 }
+
+/** At the answer itself: two people recorded it differently and a person must decide. */
+export function conflictNote(c) {
+  if (!c) return null;
+  return h("div", { class: "hs-refused-note", "data-testid": "conflict-note", "data-conflict-id": c.id },
+    tag("Needs a decision", "yellow"), " ",
+    h("span", { class: "hs-body" }, "Someone else recorded this differently. Both answers are kept until one is chosen."),
+    h("a", { href: "#/conflicts", class: "hs-block" }, "Decide which is right"));
+}

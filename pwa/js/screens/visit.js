@@ -14,6 +14,7 @@ import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missi
 import { renderItem, answerLabel } from "./visit-items.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
+import { conflictNote } from "./conflicts.js";
 import * as refused from "../refused.js";
 import { OBS_KINDS, kindLabel, refusedOpts, visitSync } from "./visit-entries.js";
 import { renderObservations, recordingContext } from "./visit-observations.js";
@@ -54,6 +55,7 @@ async function load(visitId) {
   // Everything recorded at this visit, for its refused entries and its sync status.
   ctx.ids = new Set([visit.id, ...responses.map((r) => r.id), ...ctx.observations.map((o) => o.id), ...ctx.addenda.map((a) => a.id)]);
   ctx.refused = refused.records((r) => ctx.ids.has(r.id) || r.values.visit_id === visit.id);
+  ctx.conflicts = (await list("conflict")).filter((c) => c.status !== "resolved" && ctx.ids.has(c.entity_id));
   return ctx;
 }
 
@@ -294,6 +296,8 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
     const el = renderItem(item, rec, saver(ctx, task, item, onSaved), { gradeScale });
     const notTaken = rec && ctx.refused.find((r) => r.id === rec.id);
     if (notTaken) el.prepend(refusedNote(notTaken, { href: `#/visit/${ctx.visit.id}` }));
+    const undecided = rec && ctx.conflicts.find((x) => x.entity_id === rec.id);
+    if (undecided) el.prepend(conflictNote(undecided));
     el.hidden = !condHolds(item.show_if, c, task.subjectId, ctx.idx);
     containers.set(item.id, el);
     fill(form, el);
@@ -347,6 +351,7 @@ function answersSummary(ctx, { changeLinks }) {
         const parts = [answerLabel(i, r ? r.answer : null, (ctx.content && ctx.content.grade_scale) || [])];
         if (r && r.seen_or_told) parts.push(` (${r.seen_or_told})`);
         if (r && ctx.refused.some((x) => x.id === r.id)) parts.push(" ", tag("Not accepted by the server", "red", { "data-testid": "answer-refused" }));
+        if (r && ctx.conflicts.some((x) => x.entity_id === r.id)) parts.push(" ", tag("Needs a decision", "yellow", { "data-testid": "answer-conflict" }));
         return [i.prompt, h("span", {}, ...parts, r && r.note ? h("span", { class: "hs-hint hs-block" }, `Note: ${r.note}`) : null),
           changeLinks ? h("a", { href: taskHref(ctx, t) }, "Change", h("span", { class: "hs-visually-hidden" }, ` ${i.prompt}`)) : null];
       }), { "data-testid": "summary-checklist", "data-checklist": t.checklist.id }));
