@@ -15,7 +15,7 @@ IDS = "async (entity) => (await window.__hearthside.model.list(entity)).map((r) 
 def test_every_screen_renders_without_placeholder_text(screens_server, browser_context):
     page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
     enrol(page, screens_server, "supervisor1")
-    routes = ["#/today", "#/caseload", "#/followups", "#/sync", "#/conflicts", "#/supervisor"]
+    routes = ["#/today", "#/caseload", "#/followups", "#/sync", "#/conflicts", "#/supervisor", "#/review"]
     for entity, route in (("family", "#/family/"), ("visit", "#/visit/"), ("flag", "#/flags/"),
                           ("follow_up", "#/follow-ups/")):
         ids = page.evaluate(IDS, entity)

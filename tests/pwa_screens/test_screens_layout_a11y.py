@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server.demo import _sid
-from tests.pwa_screens.conftest import axe_path, enrol, go, no_horizontal_scroll
+from tests.pwa_screens.conftest import enrol, go, no_horizontal_scroll, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -24,21 +24,6 @@ SCREENS = [
     ("#/conflicts", "Conflicts"),
     (f"#/visit/{VISIT}", "New birth"),
 ]
-
-
-def run_axe(page) -> list[dict]:
-    # The app's CSP forbids inline scripts (add_script_tag), so the test evaluates axe's
-    # source through DevTools, which CSP does not govern; the app itself never loads it.
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.evaluate(axe_path().read_text() + "\n;undefined")
-    result = page.evaluate(
-        """async () => {
-            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                           nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
-        }"""
-    )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 def test_main_screens_fit_320px_and_have_no_serious_accessibility_violations(screens_server, browser_context):

@@ -11,8 +11,9 @@ export const routes = [
   { pattern: "#/followups", title: "My follow-ups", load: () => import("./followups.js") },
   { pattern: "#/sync", title: "Sync", load: () => import("./sync.js") },
   { pattern: "#/conflicts", title: "Conflicts", load: () => import("./conflicts.js") },
-  // Supervisor screens (push branch: screens/supervisor.js); a no-op until it is merged.
+  // Supervisors and admins.
   { pattern: "#/supervisor", title: "Team overview", load: () => import("./supervisor.js") },
+  { pattern: "#/review", title: "Waiting for a decision", load: () => import("./review.js") },
   { pattern: "#/flags/:flagId", title: "Flag", load: () => import("./supervisor.js") },
   { pattern: "#/follow-ups/:followUpId", title: "Follow-up", load: () => import("./supervisor.js") },
 ];

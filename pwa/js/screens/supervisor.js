@@ -1,7 +1,8 @@
 // Supervisor screens: the team overview (open flags by severity and age, overdue
 // follow-ups by practitioner, each practitioner's last sync), a flag with the record
 // behind it (acknowledge, decide with a rationale, follow-ups from the decision), and a
-// single follow-up (the target of a reminder notification).
+// single follow-up (the target of a reminder notification). What the server holds for a
+// decision (held uploads, kept entries, refused changes) is on its own screen, review.js.
 //
 // Routes (add to screens/index.js):
 //   #/supervisor              -> render(root, {})
@@ -119,6 +120,8 @@ async function renderOverview(root) {
     h("p", { class: "hs-hint", "data-testid": "overview-freshness" },
       status.lastSuccessAt ? `Records on this phone as of ${fmtDayTime(status.lastSuccessAt)}.` : "Not synced yet on this phone.",
       overview.fetched_at ? ` Sync times as of ${fmtDayTime(overview.fetched_at)}${overview.live ? "" : " (offline copy)"}.` : ""),
+    h("p", { class: "hs-body" }, h("a", { href: "#/review", "data-testid": "review-link" },
+      "Waiting for a decision: uploads held on the server, entries that need a look, refused changes")),
     h("h2", { class: "hs-h2" }, "Open flags"),
     h("p", { class: "hs-body", "data-testid": "flag-counts" },
       counts.map(([s, n]) => [tag(`${n} ${severityLabel(s).toLowerCase()}`, n ? severityColour(s) : "grey"), " "])),
