@@ -388,7 +388,18 @@ class Batch(Checks, FieldMerge):
         version = records.tombstone(self.db, self.keyring, entity.name, op.entity_id, self.actor_for(op))
         self._pending.append(AppliedChange(entity.name, op.entity_id, op.family_id, "delete", {}, version,
                                            self.writer.agency_id))
+        self._close_conflicts_of_deleted(op, entity)
         return Outcome("applied", version=version)
+
+    def _close_conflicts_of_deleted(self, op: DeleteOp, entity: Entity) -> None:
+        """Nobody should be asked to choose between values of a record that is gone: its
+        open conflicts close with the deletion as their resolution (every candidate stays
+        in the conflict's record), and leave every phone's list on its next pull."""
+        for c in records.find(self.db, self.keyring, "conflict", "entity = ? AND entity_id = ? AND status = 'open'",
+                              [entity.name, op.entity_id]):
+            records.update(self.db, self.keyring, "conflict", c["id"], {
+                "status": "resolved", "resolution": {"value": None, "record_deleted": True, "hlc": op.hlc},
+                "resolved_by": self.writer.who, "resolved_at": now_iso()}, self.actor_for(op))
 
 
 def _where(op: Op) -> tuple[str | None, str | None, str | None]:

@@ -142,6 +142,31 @@ def test_a_conflict_closed_by_its_writers_agreeing_leaves_the_list(client, store
     assert watcher.model.conflicts == []
 
 
+def test_deleting_a_record_closes_its_open_conflicts_on_every_phone_and_keeps_every_candidate(client, store, world):
+    own = world.families["own"]
+    sup = Phone(client, "sup_a1")
+    person = sup.model.create("person", own, {"role": "other-adult", "given_name": "Visitor"})["entity_id"]
+    sup.push()
+    a, b = Phone(client, "prac_a1"), Phone(client, "prac_a1")
+    for p in (a, b, sup):
+        p.pull_all()
+    a.model.set("person", person, own, "language", "Welsh")
+    b.model.set("person", person, own, "language", "Polish")
+    a.push()
+    assert b.push()["results"][0]["status"] == "conflict"
+    sup.pull_all()
+    assert len(sup.model.conflicts) == 1
+    sup.model._queue({"type": "delete", "entity": "person", "entity_id": person, "family_id": own})
+    assert sup.push()["results"][0]["status"] == "applied"
+    for p in (a, b, sup):
+        p.pull_all()
+        assert p.model.conflicts == []
+    with store.read() as db:
+        [closed] = records.find(db, store.keyring, "conflict", "entity_id = ?", [person])
+    assert closed["status"] == "resolved" and closed["resolution"]["record_deleted"] is True
+    assert sorted(c["value"] for c in closed["candidates"]) == ["Polish", "Welsh"]
+
+
 def test_an_app_that_sends_no_epoch_gets_the_whole_list_once_at_the_end_of_its_pull(client, store, world):
     """Apps from before conflicts came as changes replace their list with `conflicts`
     (and forget their own ops' closed conflicts by it): a page that carries it carries all
