@@ -3,8 +3,12 @@ read by its staff's phones, validated, audited, and never crossing agencies."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from server.unlock_policy.schemas import PassphraseChars, PinDigits, UnlockPolicyRead
+from tests.conftest import REPO
 from tests.factories import auth, login
 
 from .conftest import dump_tables
@@ -72,3 +76,30 @@ def test_an_unknown_member_in_the_unlock_policy_is_refused(client, world):
 def test_the_unlock_policy_needs_a_signed_in_caller(client, world):
     assert client.get(URL).status_code == 401
     assert client.patch(URL, json={"min_pin_digits": 8}).status_code == 401
+
+
+def _section(title: str) -> str:
+    text = (REPO / "docs" / "security.md").read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return " ".join(text[start:end if end > 0 else None].split())  # wrapped lines read as one
+
+
+def _js_const(name: str) -> int:
+    src = (REPO / "pwa" / "js" / "crypto.js").read_text(encoding="utf-8")
+    return int(re.search(rf"export const {name} = (\d+);", src).group(1))
+
+
+def test_the_security_doc_states_the_iterations_and_limits_the_code_uses():
+    doc = _section("Unlocking the phone")
+    written, floor = _js_const("PBKDF2_ITERATIONS"), _js_const("PBKDF2_MIN_ITERATIONS")
+    assert f"The phone writes {written:,} PBKDF2-SHA256 iterations" in doc
+    assert f"Records carrying at least {floor:,} still unlock" in doc
+    assert f"at {written:,} iterations. One CPU core" in doc
+    # Every iteration count the section names is one the code uses.
+    assert {int(n.replace(",", "")) for n in re.findall(r"\b(\d{1,3}(?:,\d{3})+) (?:PBKDF2-SHA256 )?iterations", doc)} \
+        <= {written, floor}
+    default = UnlockPolicyRead()
+    for field, meta in (("min_pin_digits", PinDigits), ("min_passphrase_chars", PassphraseChars)):
+        bounds = meta.__metadata__[0]
+        assert f"`{field}` ({bounds.ge}–{bounds.le}, default {getattr(default, field)})" in doc
