@@ -229,6 +229,8 @@ export function lock() {
   vault.dropKey();
   api.setAccessToken(null);
   me = null;
+  // Hidden while a new secret is being chosen: the extractable copy of the key goes too.
+  if (state === 'change-secret') { pending = null; set('locked'); }
   if (state === 'unlocked') set('locked');
 }
 

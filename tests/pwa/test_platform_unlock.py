@@ -119,6 +119,12 @@ def test_a_longer_pin_required_later_makes_the_phone_choose_a_new_one_at_its_nex
     wait_state(page, "change-secret")
     assert "PIN of 10 or more digits" in page.locator("#app").inner_text()
     assert "at least 10 digits" in try_secret(page, "24681357")
+    # Put away mid-change: it locks (the key's copy goes too) and the old PIN leads back here.
+    page.evaluate("() => window.__hearthside.lock.lockNow('hidden')")
+    wait_state(page, "locked")
+    page.get_by_test_id("pin").fill(PIN)
+    page.get_by_test_id("unlock").click()
+    wait_state(page, "change-secret")
     choose(page, "2468135790")
     assert "Ashworth" in page.evaluate(FAMILIES_JS)
     second = assert_record_says_nothing_of_its_kind(page)
