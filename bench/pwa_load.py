@@ -6,7 +6,7 @@ Prints:
     the part the page itself requests to reach the sign-in screen — against 150 KB;
   * offline cold start to the PIN screen (a new browser process, offline, CPU 4× slower);
   * unlock to a caseload of N families listed (default 60), CPU 4× slower, with the part
-    spent in PBKDF2 (600,000 iterations) shown separately.
+    spent in PBKDF2 (the count in pwa/js/crypto.js) shown separately.
 
 Run from the repository root:
     /work/venv/bin/python bench/pwa_load.py [--families 60] [--runs 3]
@@ -141,7 +141,7 @@ def main() -> None:
           f" modules parsed (DOMContentLoaded) at {statistics.median(dcl):.0f} ms")
     print(f"  unlock to caseload of {n} families listed, CPU {THROTTLE}x: median {statistics.median(unlock_total):.0f} ms"
           f" (runs: {', '.join(f'{x:.0f}' for x in unlock_total)}),"
-          f" of which PIN check (PBKDF2 600k) {statistics.median(unlock_kdf):.0f} ms")
+          f" of which PIN check (PBKDF2) {statistics.median(unlock_kdf):.0f} ms")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from .settings import Settings
 from .storage.crypto import Keyring
 from .storage.db import Database, open_database
 from .sync_api.controller import HeldController, SyncController
+from .unlock_policy.controller import UnlockPolicyController
 
 log = logging.getLogger("hearthside")
 
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AgencyApiController,
         AgencyAdminController,
         SecurityAdminController,
+        UnlockPolicyController,
     ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(

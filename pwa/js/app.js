@@ -1,6 +1,7 @@
 // Bootstrap: service worker, persistent storage, the session state machine
 // (signed-out → enrol → unlocked ⇄ locked, recover after too many wrong PINs), the shell.
 import * as session from './session.js';
+import * as secretRule from './secret.js';
 import * as lock from './lock.js';
 import * as sync from './sync.js';
 import * as router from './router.js';
@@ -160,13 +161,19 @@ function renderSignIn(reason = null) {
   });
 }
 
-function renderChoosePin() {
+// The rule shown and checked is the agency's, as the server gave it (secret.js).
+function renderChoosePin(changing = false) {
+  const rule = session.policy();
   const pin = input('new-pin', { type: 'password', autocomplete: 'new-password', inputmode: 'text', 'data-testid': 'new-pin' });
   const confirm = input('confirm-pin', { type: 'password', autocomplete: 'new-password', 'data-testid': 'confirm-pin' });
-  formScreen('Choose a PIN', 'You will use it to unlock Hearthside on this phone. Use 6 or more digits, or a passphrase of 10 or more characters. After 10 wrong tries the phone locks you out until you sign in again.', {
-    nodes: [ui.field('PIN or passphrase', pin, { hint: 'At least 6 digits, not a run like 123456' }), ui.field('Type it again', confirm)],
+  const why = changing
+    ? 'Your agency now asks for a stronger PIN or passphrase than the one you unlocked with. Choose a new one; your work stays as it is.'
+    : 'You will use it to unlock Hearthside on this phone.';
+  const intro = `${why} ${secretRule.describe(rule)} After ${session.MAX_FAILURES} wrong tries the phone locks you out until you sign in again.`;
+  formScreen(changing ? 'Choose a new PIN or passphrase' : 'Choose a PIN or passphrase', intro, {
+    nodes: [ui.field('PIN or passphrase', pin, { hint: secretRule.hint(rule) }), ui.field('Type it again', confirm)],
     submitId: 'set-pin', firstId: 'new-pin',
-  }, 'Save PIN and continue', async () => {
+  }, 'Save and continue', async () => {
     const problem = session.checkSecret(pin.value);
     if (problem) throw Object.assign(new Error(problem), { field: true });
     if (pin.value !== confirm.value) throw Object.assign(new Error('The two entries do not match.'), { field: true });
@@ -175,7 +182,8 @@ function renderChoosePin() {
 }
 
 async function renderUnlock() {
-  const pin = input('pin', { type: 'password', autocomplete: 'current-password', inputmode: 'numeric', 'data-testid': 'pin' });
+  // One field for either kind: nothing stored says which kind this phone uses.
+  const pin = input('pin', { type: 'password', autocomplete: 'current-password', inputmode: 'text', 'data-testid': 'pin' });
   const left = session.MAX_FAILURES - (await session.failures());
   const note = left < session.MAX_FAILURES ? h('p', { class: 'hs-hint' }, `${left} ${left === 1 ? 'try' : 'tries'} left.`) : null;
   formScreen('Hearthside is locked', 'Enter your PIN or passphrase to unlock.', {
@@ -288,9 +296,9 @@ async function onState(state) {
   removeBanner('idle-banner');
   removeBanner('reauth-banner');
   if (state === 'signed-out') renderSignIn();
-  else if (state === 'enrol') renderChoosePin();
+  else if (state === 'enrol' || state === 'change-secret') renderChoosePin(state === 'change-secret');
   else if (state === 'locked') await renderUnlock();
-  else if (state === 'recover') renderSignIn('There were too many wrong PINs, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
+  else if (state === 'recover') renderSignIn('There were too many wrong tries, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
   if (lastState === state) document.documentElement.dataset.session = state;
   mark(`state:${state}`);
 }

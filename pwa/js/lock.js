@@ -49,6 +49,7 @@ function activity() {
 }
 
 export async function lockNow(reason = 'button') {
+  if (session.state() === 'change-secret') { session.lock(); return; }
   if (session.state() !== 'unlocked') return;
   if (locking) return locking;
   locking = (async () => {
@@ -69,7 +70,7 @@ export async function lockNow(reason = 'button') {
 function onVisibility() {
   if (document.visibilityState === 'hidden') {
     clearTimeout(graceTimer);
-    if (session.state() !== 'unlocked') return;
+    if (session.state() !== 'unlocked' && session.state() !== 'change-secret') return;
     if (config.graceMs === 0) lockNow('hidden');
     else graceTimer = setTimeout(() => lockNow('hidden'), config.graceMs);
   } else {

@@ -1,17 +1,28 @@
-// The session state machine: signed-out → enrol → unlocked ⇄ locked; ten wrong PINs →
-// recover (online sign-in unwraps the escrow copy, so nothing unsynced is lost).
+// The session state machine: signed-out → enrol → unlocked ⇄ locked; ten wrong tries →
+// recover (online sign-in unwraps the escrow copy, so nothing unsynced is lost); an unlock
+// with a secret the agency's rule no longer accepts → change-secret → unlocked.
+//
+// The stored unlock record says nothing about which kind of secret wraps the key (no kind,
+// no length; the same iterations for a PIN and a passphrase), so a copy of it does not tell
+// an attacker to try only PINs. Records from older versions (`kind`, `pin_wrapped`, fewer
+// iterations) are rewritten at the first unlock that opens them.
 import * as idb from './idb.js';
 import * as vault from './vault.js';
 import * as api from './api.js';
+import * as secretRule from './secret.js';
 import {
-  deriveWrappingKey, generateDataKey, importEscrowKey, randomBytes, unwrap, wrap, PBKDF2_ITERATIONS,
+  deriveWrappingKey, generateDataKey, importEscrowKey, randomBytes, unwrap, unwrapForRewrap, wrap, PBKDF2_ITERATIONS,
 } from './crypto.js';
 
 export const MAX_FAILURES = 10;
 const KEY_ID = 'device';
+const POLICY_PATH = '/api/v1/unlock-policy';
+const POLICY_META = 'unlock-policy';
 const listeners = new Set();
 let state = 'signed-out';
-let pending = null; // {login, dataKey|null} between online sign-in and choosing a PIN
+// Between online sign-in (or an unlock the rule refuses) and choosing the secret:
+// {policy, login?, deviceId?, record?, dataKey|null}.
+let pending = null;
 let me = null;
 let sessionEnded = false;
 
@@ -32,12 +43,26 @@ export function user() { return me; }
 export function ended() { return sessionEnded; }
 
 async function keysRecord() { return idb.get(idb.KEY_STORE, KEY_ID); }
+function wrappedOf(k) { return k.wrapped || k.pin_wrapped || null; }
+function isCurrent(k) { return !!k.wrapped && !('kind' in k) && !('pin_wrapped' in k) && k.iterations >= PBKDF2_ITERATIONS; }
+
+/** The record's secret-dependent part for a data key (extractable) under a secret. */
+async function wrapUnder(secret, dataKey) {
+  const salt = randomBytes(16);
+  const wrapping = await deriveWrappingKey(secret, salt, PBKDF2_ITERATIONS);
+  return { wrapping, fields: { salt, iterations: PBKDF2_ITERATIONS, wrapped: await wrap(dataKey, wrapping) } };
+}
+
+function rewritten(k, fields) {
+  const { kind: _kind, pin_wrapped: _old, ...rest } = k;
+  return { ...rest, ...fields, failures: 0 };
+}
 
 /** Work out the starting state from what this browser holds. */
 export async function init() {
   const k = await keysRecord();
   if (!k) set('signed-out');
-  else if (!k.pin_wrapped) set('recover');
+  else if (!wrappedOf(k)) set('recover');
   else set('locked');
   return state;
 }
@@ -75,49 +100,51 @@ export async function signIn(username, password) {
     dataKey = await crypto.subtle.unwrapKey('raw', k.escrow_wrapped, escrow, 'AES-KW',
       { name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt']);
   }
-  pending = { login, dataKey, deviceId };
+  // The agency's rule for the secret about to be chosen; no rule, no choosing.
+  let policy;
+  try {
+    policy = await api.get(POLICY_PATH, { retry: false, headers: { Authorization: `Bearer ${login.access_token}` } });
+  } catch (_) {
+    throw new SessionError("Hearthside could not get your agency's rule for unlocking this phone. Try again.");
+  }
+  pending = { login, dataKey, deviceId, policy };
   set('enrol');
   return state;
 }
 
+/** The agency's rule for the secret being chosen (enrol, change-secret), else null. */
+export function policy() { return pending ? pending.policy : null; }
+
 export function checkSecret(secret) {
-  if (/^\d+$/.test(secret)) {
-    if (secret.length < 6) return 'A PIN must be at least 6 digits.';
-    if (/^(\d)\1+$/.test(secret) || '01234567890123456789'.includes(secret) || '98765432109876543210'.includes(secret)) {
-      return 'Choose a PIN that is not a run or a repeated digit.';
-    }
-    return null;
-  }
-  if (secret.length < 10) return 'A passphrase must be at least 10 characters (or use a PIN of 6 or more digits).';
-  return null;
+  if (!pending) return 'Sign in first.';
+  return secretRule.problem(secret, pending.policy);
 }
 
-/** Choose a PIN or passphrase: wraps the data key twice (PIN and escrow), then unlocks. */
+/** Choose a PIN or passphrase: wraps the data key under it (and, when enrolling, under the
+ * escrow key), then unlocks. Changing it keeps the data key and its escrow copy. */
 export async function setPin(secret) {
-  if (state !== 'enrol' || !pending) throw new SessionError('Sign in first.');
+  if ((state !== 'enrol' && state !== 'change-secret') || !pending) throw new SessionError('Sign in first.');
   const problem = checkSecret(secret);
   if (problem) throw new SessionError(problem, { field: 'pin' });
-  const { login, deviceId } = pending;
+  const changing = state === 'change-secret';
   let dataKey = pending.dataKey || await generateDataKey();
-  const salt = randomBytes(16);
-  const wrapping = await deriveWrappingKey(secret, salt);
-  const record = {
+  const { wrapping, fields } = await wrapUnder(secret, dataKey);
+  const record = changing ? rewritten(pending.record, fields) : {
     id: KEY_ID,
-    device_id: deviceId,
-    user_id: login.user.id,
-    kind: /^\d+$/.test(secret) ? 'pin' : 'passphrase',
-    salt,
-    iterations: PBKDF2_ITERATIONS,
-    pin_wrapped: await wrap(dataKey, wrapping),
-    escrow_wrapped: await wrap(dataKey, await importEscrowKey(login.escrow_key)),
+    device_id: pending.deviceId,
+    user_id: pending.login.user.id,
+    ...fields,
+    escrow_wrapped: await wrap(dataKey, await importEscrowKey(pending.login.escrow_key)),
     failures: 0,
     enrolled_at: Date.now(),
   };
   dataKey = null;
   pending.dataKey = null;
   await idb.put(idb.KEY_STORE, record);
-  vault.setKey(await unwrap(record.pin_wrapped, wrapping));
-  await saveAuth(login);
+  vault.setKey(await unwrap(record.wrapped, wrapping));
+  if (changing) await openAuth();
+  else await saveAuth(pending.login);
+  await vault.put('meta', POLICY_META, pending.policy);
   pending = null;
   set('unlocked');
   return state;
@@ -135,35 +162,66 @@ async function saveAuth(login) {
   sessionEnded = false;
 }
 
-/** Unlock offline with the PIN. Ten wrong in a row destroy the PIN-wrapped key. */
+async function openAuth() {
+  const auth = await vault.get('meta', 'auth');
+  me = auth ? auth.me : null;
+}
+
+/** Fetch the agency's rule and keep it in the vault for the next unlock; null offline. */
+export async function refreshPolicy() {
+  try {
+    const p = await api.get(POLICY_PATH);
+    if (vault.isOpen()) await vault.put('meta', POLICY_META, p);
+    return p;
+  } catch (_) {
+    return null; // the rule kept from the last time stays in force
+  }
+}
+
+/** Unlock offline with the PIN or passphrase. Ten wrong in a row destroy the wrapped key. */
 export async function unlock(secret) {
   const k = await keysRecord();
   if (!k) { set('signed-out'); throw new SessionError('This phone is not set up; sign in.'); }
-  if (!k.pin_wrapped) { set('recover'); throw new SessionError('Too many wrong PINs: sign in online to recover.'); }
+  if (!wrappedOf(k)) { set('recover'); throw new SessionError('Too many wrong tries: sign in online to recover.'); }
   // Count the attempt before trying it, so closing the page mid-try does not reset the count.
   k.failures = (k.failures || 0) + 1;
   await idb.put(idb.KEY_STORE, k);
   let key;
+  let wrapping;
   try {
-    key = await unwrap(k.pin_wrapped, await deriveWrappingKey(secret, k.salt, k.iterations));
+    wrapping = await deriveWrappingKey(secret, k.salt, k.iterations);
+    key = await unwrap(wrappedOf(k), wrapping);
   } catch (_) {
     if (k.failures >= MAX_FAILURES) {
-      k.pin_wrapped = null;
+      delete k.pin_wrapped;
+      delete k.kind;
+      k.wrapped = null;
       k.salt = null;
       k.destroyed_at = Date.now();
       await idb.put(idb.KEY_STORE, k);
       set('recover');
-      throw new SessionError('Too many wrong PINs. The key on this phone has been destroyed: sign in online to recover your work.', { destroyed: true });
+      throw new SessionError('Too many wrong tries. The key on this phone has been destroyed: sign in online to recover your work.', { destroyed: true });
     }
     const remaining = MAX_FAILURES - k.failures;
-    throw new SessionError(`That ${k.kind === 'pin' ? 'PIN' : 'passphrase'} is not right. ${remaining} ${remaining === 1 ? 'try' : 'tries'} left.`, { remaining });
+    throw new SessionError(`That is not right. ${remaining} ${remaining === 1 ? 'try' : 'tries'} left.`, { remaining });
   }
   k.failures = 0;
-  await idb.put(idb.KEY_STORE, k);
   vault.setKey(key);
-  const auth = await vault.get('meta', 'auth');
-  me = auth ? auth.me : null;
+  const rule = await vault.get('meta', POLICY_META);
+  if (rule && secretRule.problem(secret, rule)) {
+    // The agency asks for more than this secret: the same data key, under a new one.
+    pending = { policy: rule, record: k, dataKey: await unwrapForRewrap(wrappedOf(k), wrapping) };
+    vault.dropKey();
+    await idb.put(idb.KEY_STORE, k);
+    set('change-secret');
+    return state;
+  }
+  // An old phone's record (the kind in clear, fewer iterations): wrapped again, once.
+  const next = isCurrent(k) ? k : rewritten(k, (await wrapUnder(secret, await unwrapForRewrap(wrappedOf(k), wrapping))).fields);
+  await idb.put(idb.KEY_STORE, next);
+  await openAuth();
   set('unlocked');
+  refreshPolicy();
   return state;
 }
 
@@ -171,6 +229,8 @@ export function lock() {
   vault.dropKey();
   api.setAccessToken(null);
   me = null;
+  // Hidden while a new secret is being chosen: the extractable copy of the key goes too.
+  if (state === 'change-secret') { pending = null; set('locked'); }
   if (state === 'unlocked') set('locked');
 }
 

@@ -169,7 +169,7 @@ def test_ten_wrong_pins_make_data_unreadable_and_online_sign_in_recovers_it(brow
     wait_state(page, "recover")
     keys = page.evaluate(
         "async () => { const m = await import('/js/idb.js'); const k = await m.get('keys', 'device');"
-        " return { pin: k.pin_wrapped, failures: k.failures, escrow: !!k.escrow_wrapped }; }"
+        " return { pin: k.wrapped, failures: k.failures, escrow: !!k.escrow_wrapped }; }"
     )
     assert keys["pin"] is None and keys["escrow"]
     # The right PIN no longer opens anything: the PIN-wrapped key is gone.

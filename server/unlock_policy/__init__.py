@@ -1,0 +1,1 @@
+"""The agency's rule for the secret that unlocks a phone (PIN length, or a passphrase)."""
