@@ -31,6 +31,14 @@ from .values import same
 from .writer import Writer
 
 
+def _instant(v: Any) -> Any:
+    """Datetimes compare as instants (a phone may send "Z" or "+00:00", or milliseconds)."""
+    try:
+        return parse_iso(v).timestamp() if isinstance(v, str) else v
+    except ValueError:
+        return v
+
+
 def writer_key(c: dict[str, Any]) -> str | None:
     return c.get("device_id") or c.get("client_id") or c.get("user_id")
 
@@ -79,6 +87,15 @@ class FieldMerge:
             # Two different states of equal rank (done / cancelled): a person decides.
         elif base == field_version or self.same_device(meta, op):
             return self.write(op, entity, current, name, value)
+        elif f is not None and f.resolve is not None and current_value is not None and value is not None:
+            pick = min if f.resolve == "earliest" else max
+            settled = pick(value, current_value, key=_instant)
+            if same(settled, current_value):
+                return Outcome("applied", version=int(current["version"]), field_version=field_version,
+                               reason=f"settled by rule: the {f.resolve}", value=current_value)
+            outcome = self.write(op, entity, current, name, settled)
+            outcome.reason = f"settled by rule: the {f.resolve}"
+            return outcome
         return self.conflict(op, entity, current, name, value, meta, None)
 
     def same_device(self, meta: dict[str, Any], op: Op) -> bool:
@@ -103,14 +120,17 @@ class FieldMerge:
 
     def candidate(self, op: Op, value: Any) -> dict[str, Any]:
         a = self.writer.actor
-        return {"value": value, "user_id": a.user_id, "device_id": a.device_id, "client_id": a.client_id,
-                "hlc": op.hlc, "at": now_iso(), "op_id": op.op_id}
+        # The writer's name, so the person deciding sees who, not "a colleague".
+        name = self.writer.principal.display_name if a.user_id else None
+        return {"value": value, "user_id": a.user_id, "user_name": name or None, "device_id": a.device_id,
+                "client_id": a.client_id, "hlc": op.hlc, "at": now_iso(), "op_id": op.op_id}
 
     def stored_candidate(self, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
         by = meta.get("by")
-        is_user = bool(by) and self.db.conn.execute("SELECT 1 FROM users WHERE id = ?", [by]).fetchone() is not None
-        return {"value": value, "user_id": by if is_user else None, "device_id": meta.get("dev"),
-                "client_id": None if is_user else by, "hlc": meta_hlc(meta), "at": meta.get("at"), "op_id": None}
+        user = self.db.conn.execute("SELECT display_name FROM users WHERE id = ?", [by]).fetchone() if by else None
+        return {"value": value, "user_id": by if user else None, "user_name": user[0] if user else None,
+                "device_id": meta.get("dev"), "client_id": None if user else by, "hlc": meta_hlc(meta),
+                "at": meta.get("at"), "op_id": None}
 
     def conflict(self, op: Op, entity: Entity, current: dict[str, Any], name: str, value: Any,
                  meta: dict[str, Any], open_conflict: dict[str, Any] | None) -> Outcome:

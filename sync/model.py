@@ -57,6 +57,9 @@ class Field:
     # Monotonic states, in order; a tuple groups end states of equal rank.
     order: tuple[Any, ...] | None = None
     default: Any = None
+    # A technical value two writers may set differently without either being wrong (when a
+    # visit started): concurrent values settle by rule, "earliest" or "latest", not by a person.
+    resolve: Literal["earliest", "latest"] | None = None
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -193,7 +196,7 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
                                                   ("completed", "Completed")),
               order=("planned", "in-progress", "completed"), default="planned"),
         Field("planned_for", "datetime"),
-        Field("started_at", "datetime"),
+        Field("started_at", "datetime", resolve="earliest"),
         Field("completed_at", "datetime", server_owned=True),
         Field("signed_by", "id", ref="user", server_owned=True),
         Field("no_access", "bool", default=False),

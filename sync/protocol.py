@@ -131,6 +131,8 @@ class Candidate(msgspec.Struct):
     hlc: str | None = None
     at: str | None = None
     op_id: str | None = None
+    # The writer's display name when it was recorded (conflicts opened before it have none).
+    user_name: str | None = None
 
 
 class ConflictRead(msgspec.Struct):

@@ -51,8 +51,13 @@ export function current() {
   return { hash, params: m ? m.params : {} };
 }
 
-export async function rerender() {
+/**
+ * Render the current route again. `quiet` is for a refresh the person did not ask for (a
+ * sync brought changes): focus and scroll stay where they are.
+ */
+export async function rerender({ quiet = false } = {}) {
   if (!outlet || paused) return;
+  const scrollY = window.scrollY;
   const seq = ++renderSeq;
   const hash = location.hash && location.hash !== '#' ? location.hash : fallback;
   if (!hash.startsWith('#/')) return; // an in-page anchor (the skip link), not a route
@@ -75,12 +80,14 @@ export async function rerender() {
     const result = m.r.load ? await render(el, m.params, ctx) : await render(m.params, el, ctx);
     if (seq !== renderSeq) { if (typeof result === 'function') result(); return; }
     cleanup = result;
+    // The title names the screen, never what is on it: a family's name in a tab, a task
+    // switcher or the history would be personal data outside the locked app.
+    document.title = `${m.r.title || 'Hearthside'} – Hearthside`;
     const h1 = el.querySelector('h1');
-    if (h1) {
+    if (h1 && !quiet) {
       if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
-      document.title = `${m.r.title || h1.textContent} – Hearthside`;
       h1.focus({ preventScroll: false });
-    } else if (m.r.title) document.title = `${m.r.title} – Hearthside`;
+    } else if (quiet) window.scrollTo(0, scrollY);
     document.dispatchEvent(new CustomEvent('hearthside:rendered', { detail: { hash } }));
   } catch (e) {
     console.error('screen failed', e);

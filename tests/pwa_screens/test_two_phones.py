@@ -139,18 +139,33 @@ def test_two_practitioners_record_a_childs_words_offline_and_both_reach_the_serv
             go(page, f"#/visit/{visit}/check")
             assert page.get_by_test_id("answer-conflict").count() == 1
 
+        go(a, "#/conflicts")  # and left open there
+        other = server_rows(screens_server, "SELECT display_name FROM users WHERE username = 'practitioner2'")[0][0]
+        assert other in a.get_by_test_id("conflict").inner_text()  # named, not "a colleague"
+        assert "You, on this phone" in a.get_by_test_id("conflict").inner_text()
+
         go(b, "#/conflicts")
         card = b.get_by_test_id("conflict")
         card.get_by_test_id("conflict-choice").locator('input[data-value="combine"]').check()
         card.get_by_test_id("conflict-combined").fill(decided)
         card.get_by_test_id("conflict-resolve").click()
-        b.wait_for_function("() => document.querySelectorAll('[data-testid=conflict]').length === 0")
+        b.get_by_test_id("conflict").wait_for(state="detached")
+        # The decision is sent at once: the server has it without anyone asking for a sync.
+        for _ in range(60):
+            if server_rows(screens_server, "SELECT status FROM conflicts WHERE family_id = ?", [family]) == [("resolved",)]:
+                break
+            b.wait_for_timeout(500)
+        assert server_rows(screens_server, "SELECT status FROM conflicts WHERE family_id = ?", [family]) == [("resolved",)]
+        # The first phone's open conflicts screen follows its next sync, without navigating.
+        a.evaluate("() => window.__hearthside.sync.now()")
+        a.get_by_test_id("conflict").wait_for(state="detached")
         assert wait_outbox_settled(b) == []
-        wait_outbox_settled(a)
         for page in (a, b):
             go(page, f"#/visit/{visit}/checklist/child-seen-alone/{child}")
             assert page.locator(f"{field} textarea").input_value() == decided
             assert page.locator(field).get_by_test_id("conflict-note").count() == 0
+        go(a, f"#/family/{family}")
+        assert a.title() == "Family – Hearthside"  # the family's name never in the tab title
     finally:
         for ctx, _ in phones:
             ctx.close()

@@ -85,6 +85,7 @@ def test_two_different_writes_to_one_field_keep_both_and_show_the_newest(client,
     assert conflict["field"] == "language" and conflict["provisional"] == "Polish"
     assert {c["value"] for c in conflict["candidates"]} == {"Welsh", "Polish"}
     assert {c["device_id"] for c in conflict["candidates"]} == {a.model.device_id, b.model.device_id}
+    assert {c["user_name"] for c in conflict["candidates"]} == {"prac_a1"}  # who, by name, for the decider
     with store.read() as db:
         assert records.get(db, store.keyring, "person", child)["language"] == "Polish"
     # A person decides; the resolution syncs like any other change.
@@ -93,6 +94,27 @@ def test_two_different_writes_to_one_field_keep_both_and_show_the_newest(client,
     b.pull_all()
     assert b.model.conflicts == []
     assert b.model.values("person", child)["language"] == "Welsh"
+
+
+def test_when_a_visit_started_is_settled_by_rule_the_earliest_and_asks_nobody(client, store, world):
+    fam = world.families["own"]
+    a, b = Phone(client, "prac_a1"), Phone(client, "prac_a1")
+    visit = a.model.create("visit", fam, {"type": "targeted", "status": "planned"})["entity_id"]
+    a.push()
+    b.pull_all()
+    a.model.set("visit", visit, fam, "started_at", "2026-03-02T10:05:00Z")
+    b.model.set("visit", visit, fam, "started_at", "2026-03-02T10:01:30.500+00:00")  # earlier, other notation
+    assert a.push()["results"][0]["status"] == "applied"
+    result = b.push()["results"][0]
+    assert result["status"] == "applied" and "earliest" in result["reason"]
+    a.model.set("visit", visit, fam, "started_at", "2026-03-02T10:09:00Z")  # a stale later one loses again
+    assert "earliest" in a.push()["results"][0]["reason"]
+    for p in (a, b):
+        p.pull_all()
+        assert p.model.conflicts == []
+        assert p.model.values("visit", visit)["started_at"] == "2026-03-02T10:01:30.500+00:00"
+    with store.read() as db:
+        assert records.find(db, store.keyring, "conflict", "entity_id = ?", [visit]) == []
 
 
 def test_edits_to_different_fields_never_conflict(client, world):

@@ -1,6 +1,8 @@
 // Small pieces shared by the screens, built on the platform's ui.js (textContent only).
 import { h } from "../ui.js";
 import * as lock from "../lock.js";
+import * as model from "../model.js";
+import { rerender } from "../router.js";
 import * as schema from "../generated/model.js";
 
 export { h };
@@ -80,7 +82,6 @@ export function personName(p) {
 }
 
 export function screenTitle(text, { caption } = {}) {
-  document.title = `${text} – Hearthside`;
   return [
     caption ? h("span", { class: "hs-caption" }, caption) : null,
     h("h1", { tabindex: "-1", class: "hs-h1" }, text),
@@ -317,3 +318,25 @@ export async function flushAll() {
 }
 // Text typed a moment ago (still in its debounce) is written before the key is dropped.
 lock.onBeforeLock(() => flushAll());
+
+// -- screens that follow the records they show ------------------------------------------
+// A screen returns follow([...entities]) from render() to be drawn again, quietly (focus and
+// scroll kept), when a sync changes those records. Never under the person's hands: while a
+// field has focus or a finger is down the refresh waits, so nothing typed or tapped is lost.
+let pointerDown = false;
+document.addEventListener("pointerdown", () => { pointerDown = true; }, true);
+document.addEventListener("pointerup", () => { pointerDown = false; }, true);
+document.addEventListener("pointercancel", () => { pointerDown = false; }, true);
+const busy = () => {
+  const el = document.activeElement;
+  return pointerDown || (!!el && /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) && !!el.closest("#app"));
+};
+export function follow(entities) {
+  let timer = null;
+  const later = () => { timer = null; if (busy()) timer = setTimeout(later, 1000); else rerender({ quiet: true }); };
+  const off = model.subscribe(({ entity } = {}) => {
+    if (entity && entity !== "*" && !entities.includes(entity)) return;
+    if (!timer) timer = setTimeout(later, 0);
+  });
+  return () => { clearTimeout(timer); if (typeof off === "function") off(); };
+}

@@ -1,19 +1,34 @@
 // Conflicts: two people changed the same thing differently. Show every value with who and
 // when, let the practitioner choose one or combine them, and record the decision as a
 // `resolve` op (which syncs like any other change).
-import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId,
-         characterCount, checkLimit } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDay, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId,
+         characterCount, checkLimit, follow } from "./common.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
+import * as sync from "../sync.js";
+import * as schema from "../generated/model.js";
 
 const ENTITY = { family: "Family details", person: "Person details", visit: "Visit", checklist_response: "Checklist answer",
                  follow_up: "Follow-up", flag: "Flag", relationship: "Relationship", allocation: "Allocation" };
 
-function show(v) {
+// A value as a person reads it: a choice's label, a time as a time, people by name.
+function inWords(c, v, people) {
   if (v === null || v === undefined || v === "") return "(empty)";
   if (typeof v === "boolean") return v ? "Yes" : "No";
+  const f = schema.field(c.entity, c.field) || {};
+  const name = (id) => (people.has(id) ? personName(people.get(id)) : "someone not on this phone");
+  if (f.type === "choice") return String(schema.label(c.entity, c.field, v));
+  if (f.type === "datetime") return fmtDayTime(v);
+  if (f.type === "date") return fmtDay(v);
+  if (f.type === "id" && typeof v === "string") return name(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.length ? v.map(name).join(", ") : "Nobody";
   if (typeof v === "string") return v;
   return JSON.stringify(v);
+}
+
+async function peopleOf(familyId) {
+  const persons = familyId ? await list("person", { family_id: familyId }).catch(() => []) : [];
+  return new Map(persons.map((p) => [p.id, p]));
 }
 
 async function recordLabel(c) {
@@ -47,13 +62,16 @@ export async function render(root) {
     h("p", { class: "hs-body" }, "Someone else changed the same detail as you, before either change reached the server. Nothing has been lost: every version is kept. Choose the right one, or combine them."),
     cards.length ? cards : emptyState("There are no conflicts to sort out."),
   );
+  return follow(["conflict"]);
 }
 
 async function conflictCard(c, user) {
   const label = await recordLabel(c);
   const cands = Array.isArray(c.candidates) ? [...c.candidates] : [];
   cands.sort((a, b) => (b.hlc || b.at || "").localeCompare(a.hlc || a.at || ""));
-  const allText = cands.every((x) => typeof x.value === "string" || x.value === null);
+  const people = await peopleOf(c.family_id);
+  const f = schema.field(c.entity, c.field) || {};
+  const allText = (f.type === "text" || f.type === "json") && cands.every((x) => typeof x.value === "string" || x.value === null);
   const errorSlot = h("div", {});
   const id = nextId("conflict");
   let choice = null;
@@ -65,7 +83,7 @@ async function conflictCard(c, user) {
     characterCount(combine, c.entity, c.field));
   const options = cands.map((x, i) => ({
     value: String(i),
-    label: show(x.value),
+    label: inWords(c, x.value, people),
     hint: `${who(x, user)} · ${x.at ? fmtDayTime(x.at) : "time not known"}${i === 0 ? " · newest, shown for now" : ""}`,
   }));
   if (allText) options.push({ value: "combine", label: "Combine them", hint: "Write one version from all of them" });
@@ -94,6 +112,7 @@ async function conflictCard(c, user) {
       const tooLong = choice === "combine" ? checkLimit(combine) : null;
       if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${id}-combined`, target: combine }])); return; }
       await (model.resolve || model.resolveConflict).call(model, c.id, value);
+      sync.now(); // a decision is sent at once, not at the next periodic sync
       rerender();
     }, { "data-testid": "conflict-resolve" }));
 }

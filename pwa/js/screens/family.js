@@ -2,7 +2,7 @@
 // callouts, open follow-ups, and the visits as a chronology.
 import { navigate } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayTime, dayKey, todayKey, relDay,
-         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityLabel, severityRank } from "./common.js";
+         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityLabel, severityRank, follow } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
 import { ageBand, AGE_BAND_LABELS, isChildRole } from "./visit-facts.js";
 
@@ -105,6 +105,7 @@ export async function render(root, params) {
         ["Phone", b.family.phone || "Not recorded"],
       ])),
   );
+  return follow(["family", "person", "relationship", "visit", "flag", "follow_up", "observation", "addendum", "allocation"]);
 }
 
 function childCard(c, b, unseen, today) {

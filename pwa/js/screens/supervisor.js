@@ -17,7 +17,7 @@
 import {
   h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
-  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine,
+  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow,
 } from "./common.js";
 import * as schema from "../generated/model.js";
 import { list, get, me, model } from "./data.js";
@@ -33,13 +33,6 @@ const TZ = "Europe/London";
 
 // Element.append would turn a null (screenTitle without a caption) into the text "null".
 const put = (root, ...nodes) => root.append(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
-// Re-render when records of these entities change (a pull may bring what we wait for).
-function follow(entities) {
-  const off = model.subscribe ? model.subscribe(({ entity } = {}) => {
-    if (!entity || entity === "*" || entities.includes(entity)) rerender();
-  }) : null;
-  return () => { if (typeof off === "function") off(); };
-}
 
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
 const isSupervisor = (user) => !!user && (user.role === "supervisor" || user.role === "admin");

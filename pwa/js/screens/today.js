@@ -1,7 +1,7 @@
 // Today: my planned visits (today and the next days), follow-ups due and overdue, sync.
 import * as sync from "../sync.js";
 import { h, fill, screenTitle, tag, card, fmtDay, fmtTime, relDay, dayKey, todayKey, addDays, daysBetween,
-         visitTypeLabel, emptyState, warningCallout } from "./common.js";
+         visitTypeLabel, emptyState, warningCallout, follow } from "./common.js";
 import { list, me, isOpen, dueKey } from "./data.js";
 import { syncSummary } from "./sync.js";
 
@@ -58,6 +58,7 @@ export async function render(root) {
       syncSummary(sync.status()),
       h("p", { class: "hs-body" }, h("a", { href: "#/sync" }, "Sync details"))),
   );
+  return follow(["visit", "follow_up", "family", "flag", "conflict"]);
 }
 
 function visitCard(v, family, today) {
