@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def _store(settings: Settings):
 def main() -> None:
     """Hearthside: the home-visit companion for health visitors, family support workers and
     their supervisors."""
+    # Backups, restores, keys and anchors made from the command line are private too.
+    os.umask(0o077)
 
 
 @main.command()

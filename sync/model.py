@@ -179,7 +179,7 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
     Entity("relationship", "relationships", (
         Field("adult_id", "id", ref="person", immutable=True, required=True),
         Field("child_id", "id", ref="person", immutable=True, required=True),
-        Field("relationship", "text", NAME_TEXT, required=True),
+        Field("relationship", "text", NAME_TEXT, personal=True, required=True),
         Field("parental_responsibility", "bool", default=False),
     ), Policy(create=ANY_MANAGER, set_default=ANY_MANAGER, delete=ANY_MANAGER)),
     Entity("allocation", "allocations", (

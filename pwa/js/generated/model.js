@@ -31,7 +31,7 @@ export const MODEL = {
     "relationship": {"store": "relationships", "insert_only": false, "fields": {
       "adult_id": {"type": "id", "immutable": true, "required": true, "ref": "person"},
       "child_id": {"type": "id", "immutable": true, "required": true, "ref": "person"},
-      "relationship": {"type": "text", "max_length": 100, "required": true},
+      "relationship": {"type": "text", "max_length": 100, "required": true, "personal": true},
       "parental_responsibility": {"type": "bool"}
     }},
     "allocation": {"store": "allocations", "insert_only": false, "fields": {
