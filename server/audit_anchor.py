@@ -191,3 +191,19 @@ def check(conn: Any, keyring: Any, path: Path, hashes: dict[int, str]) -> Anchor
         out.notes.append(f"entries {ahead} are newer than the anchor (normal if the server stopped between a "
                          "commit and the anchor write; they are still checked by the chain)")
     return out
+
+
+def record_restore(path: Path, keyring: Any, db_path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Anchor a restore: the backup put in place and the head it holds, so ``verify``
+    names the database as restored (not cut off, not silently intact)."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    try:
+        seq, digest, log_seq = committed_head(conn)
+    finally:
+        conn.close()
+    fields = {"kind": "restore", "seq": seq, "hash": digest, "log_seq": log_seq,
+              "backup_sha256": manifest.get("sha256"), "backup_taken_at": manifest.get("started_at")}
+    Anchor(path, keyring).append(fields)
+    return fields

@@ -25,8 +25,16 @@ from .crypto import Keyring
 
 
 def private_file(path: Path) -> None:
-    """Create ``path`` empty if missing, and make it (and any SQLite sidecar) 0600."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    """Create ``path`` empty if missing, and make it (and any SQLite sidecar) 0600.
+
+    Never opens an existing database: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, so another process (a backup) would take the live WAL
+    for its own and remove it. chmod does not open the file."""
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if p.exists():
             os.chmod(p, 0o600)
@@ -40,13 +48,14 @@ class Database:
         self.anchor = anchor
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_file(path)
 
     def connect(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            private_file(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
             conn.execute("PRAGMA journal_mode=WAL")
+            private_file(self.path)  # the -wal and -shm exist now
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
