@@ -38,6 +38,7 @@ from .push.scheduler import Scheduler
 from .push.sender import Sender
 from .security import headers as security_headers
 from .security import limits as security_limits
+from .security.alerts import AlertsController
 from .security.controller import SecurityAdminController
 from .security.throttle import Throttle
 from .settings import Settings
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AgencyApiController,
         AgencyAdminController,
         SecurityAdminController,
+        AlertsController,
     ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(
