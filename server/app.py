@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from sync import content_refs
 from sync.hooks import register_after_apply
 
 from .accounts.controller import AccountsController, AuthController
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
     # Rules run on the server when a synced visit is completed (see followups/hooks.py).
     followup_hooks.use_content(lambda: state.get("content"))
+    content_refs.use_content(lambda: state.get("content"))
     register_after_apply(followup_hooks.on_synced_changes)
     state.scheduler = Scheduler(
         store, settings, Sender(state.vapid, settings.vapid_subject), content=lambda: state.get("content")
