@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from sync import content_refs
 from sync.hooks import register_after_apply
 
 from .accounts.controller import AccountsController, AuthController
@@ -37,6 +39,7 @@ from .push.scheduler import Scheduler
 from .push.sender import Sender
 from .security import headers as security_headers
 from .security import limits as security_limits
+from .security.alerts import AlertsController
 from .security.controller import SecurityAdminController
 from .security.throttle import Throttle
 from .settings import Settings
@@ -53,10 +56,34 @@ def get_health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def private_files() -> None:
+    """Everything the server creates is for its own user only (database and sidecars,
+    backups, keys, the audit anchor): modes are set explicitly too, this is the floor."""
+    os.umask(0o077)
+
+
+def _check_keyring_location(settings: Settings) -> None:
+    if settings.keyring or settings.keyring_file:
+        return  # chosen explicitly
+    legacy = settings.legacy_keyring_path
+    if legacy.exists():
+        # The old default: one copy of the data directory would take the keys with it.
+        raise SystemExit(
+            f"The keyring {legacy} is inside the data directory, beside the database it protects. Move it to "
+            f"{settings.keyring_path} (the default now), better on another volume with HEARTHSIDE_KEYRING_FILE, "
+            "or set HEARTHSIDE_KEYRING_FILE to its current path to keep it there."
+        )
+
+
 def open_store(settings: Settings, *, migrate: bool = True) -> Database:
     """Open (creating and migrating if new) the data directory's database."""
+    from .audit_anchor import Anchor
+
+    private_files()
     passwords.configure(settings.password_hash_log2_n)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.data_dir, 0o700)
+    _check_keyring_location(settings)
     if settings.db_path.exists() and not settings.keyring and not settings.keyring_path.exists():
         # A new keyring could not read a single value already stored (after a restore, say).
         raise SystemExit(
@@ -64,7 +91,8 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Database:
             "(or set HEARTHSIDE_KEYRING) before starting."
         )
     keyring = Keyring.load_or_create(settings.keyring_path, settings.keyring)
-    return open_database(settings.db_path, keyring, migrate=migrate)
+    anchor = Anchor(settings.anchor_path, keyring, settings.audit_syslog)
+    return open_database(settings.db_path, keyring, migrate=migrate, anchor=anchor)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -78,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state.vapid = vapid.load_or_create(settings.data_dir, store.keyring)
     # Rules run on the server when a synced visit is completed (see followups/hooks.py).
     followup_hooks.use_content(lambda: state.get("content"))
+    content_refs.use_content(lambda: state.get("content"))
     register_after_apply(followup_hooks.on_synced_changes)
     state.scheduler = Scheduler(
         store, settings, Sender(state.vapid, settings.vapid_subject), content=lambda: state.get("content")
@@ -111,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AgencyAdminController,
         SecurityAdminController,
         UnlockPolicyController,
+        AlertsController,
     ]
     if Path(settings.pwa_dir).is_dir():
         route_handlers.append(

@@ -15,6 +15,13 @@ connection holds the write lock, which ``store.write()`` (``BEGIN IMMEDIATE``) g
 call outside any transaction takes the lock itself; a call inside a deferred read
 transaction whose snapshot is stale is refused by SQLite (SQLITE_BUSY_SNAPSHOT), so the
 chain can never fork.
+
+The chain alone cannot show that its *end* was cut off, wiped or rolled back: after each
+commit that appended to it, the head is written to an anchor outside the database
+(``audit_anchor.py``), and ``verify`` checks the database against that anchor.
+
+Alerts: an entry with ``alert`` set is for the supervisors of ``team_id`` and the admins
+of the agency (a flag deleted, a device revoked); ``server/security/alerts.py`` serves them.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -44,7 +52,11 @@ def audit_key(keyring: Any) -> bytes:
 
 
 def entry_hash(key: bytes, row: dict[str, Any]) -> str:
-    canonical = json.dumps([row.get(k) for k in _HASHED], separators=(",", ":"), ensure_ascii=True)
+    values = [row.get(k) for k in _HASHED]
+    # Added later: sealed only when set, so entries written before they existed still verify.
+    if row.get("alert") or row.get("team_id"):
+        values += ["alert", row.get("alert"), row.get("team_id")]
+    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
@@ -68,25 +80,45 @@ def record(
     family_id: str | None = None,
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
+    alert: bool = False,
+    team_id: str | None = None,
 ) -> int:
-    """Append one entry to the chain; returns its ``seq``."""
+    """Append one entry to the chain; returns its ``seq``. ``alert``: the entry is for the
+    supervisors of ``team_id`` and the agency's admins."""
     key = audit_key(_keyring_of(db))
+    extra = {"alert": 1, "team_id": team_id} if alert else {}
     if not db.conn.in_transaction:
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             seq = _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id,
-                          purpose, detail)
+                          purpose, detail, extra)
         except BaseException:
             db.conn.execute("ROLLBACK")
+            after_rollback(db)
             raise
         db.conn.execute("COMMIT")
+        after_commit(db)
         return seq
     return _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
-                   detail)
+                   detail, extra)
+
+
+def after_commit(db: sqlite_utils.Database) -> None:
+    """Called by whoever commits: anchor the head if this transaction appended to it."""
+    if not getattr(db, "audit_dirty", False):
+        return
+    db.audit_dirty = False  # type: ignore[attr-defined]
+    anchor = getattr(db, "audit_anchor", None)
+    if anchor is not None:
+        anchor.write_head(db.conn)
+
+
+def after_rollback(db: sqlite_utils.Database) -> None:
+    db.audit_dirty = False  # type: ignore[attr-defined]
 
 
 def _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
-            detail) -> int:
+            detail, extra) -> int:
     tail = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
     counter = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").fetchone()
     # AUTOINCREMENT never reuses a number, so a removed tail entry leaves a visible gap.
@@ -95,11 +127,12 @@ def _append(db, key, action, agency_id, user_id, device_id, client_id, entity, e
         "seq": seq, "at": now_iso(), "agency_id": agency_id, "user_id": user_id, "device_id": device_id,
         "client_id": client_id, "action": action, "entity": entity, "entity_id": entity_id,
         "family_id": family_id, "purpose": purpose, "detail": json.dumps(detail or {}, sort_keys=True),
-        "prev_hash": tail[1] if tail and tail[1] else GENESIS,
+        "prev_hash": tail[1] if tail and tail[1] else GENESIS, **extra,
     }
     row["hash"] = entry_hash(key, row)
     columns = ", ".join(row)
     db.execute(f"INSERT INTO audit_events ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+    db.audit_dirty = True  # type: ignore[attr-defined]
     return seq
 
 
@@ -118,22 +151,27 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     # seq numbers of the entries named in problems (changed, missing or out of place).
     bad_entries: list[int] = field(default_factory=list)
+    # Facts about the trail that are not tampering (a restore, entries not anchored yet).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(db: sqlite_utils.Database, keyring: Any) -> Verification:
+def verify(db: sqlite_utils.Database, keyring: Any, anchor: Path | None = None) -> Verification:
     """Walk the whole chain. Names each entry that was changed (its hash no longer
-    matches), removed (a gap in the sequence, or a missing tail) or not sealed."""
+    matches), removed (a gap in the sequence, or a missing tail) or not sealed; with
+    ``anchor``, also a trail cut off at its end, wiped or rolled back (see audit_anchor)."""
     key = audit_key(keyring)
     out = Verification()
     prev_seq = 0
     prev_hash = GENESIS
+    hashes: dict[int, str] = {}
     for row in db.query("SELECT * FROM audit_events ORDER BY seq"):
         out.entries += 1
         seq = row["seq"]
+        hashes[seq] = row["hash"] or ""
         if seq != prev_seq + 1:
             missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1} to {seq - 1}"
             out.problems.append(f"audit entry {missing} was deleted (missing before entry {seq})")
@@ -154,6 +192,12 @@ def verify(db: sqlite_utils.Database, keyring: Any) -> Verification:
         out.problems.append(f"audit entry {missing} was deleted (the end of the trail is missing)")
         out.bad_entries.extend(range(prev_seq + 1, counter[0] + 1))
     out.head = prev_hash
+    if anchor is not None:
+        from . import audit_anchor
+
+        found = audit_anchor.check(db.conn, keyring, anchor, hashes)
+        out.problems += found.problems
+        out.notes += found.notes
     return out
 
 

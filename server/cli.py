@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def _store(settings: Settings):
 def main() -> None:
     """Hearthside: the home-visit companion for health visitors, family support workers and
     their supervisors."""
+    # Backups, restores, keys and anchors made from the command line are private too.
+    os.umask(0o077)
 
 
 @main.command()
@@ -324,32 +327,11 @@ def keys_retire(kid: str, data_dir: Path | None) -> None:
     click.echo(f"Retired {kid}.")
 
 
-# -- audit --------------------------------------------------------------------------------
+# -- audit ------------------------------------------------------------------------------
 
+from .audit_cli import register as _register_audit  # noqa: E402
 
-@main.group("audit")
-def audit_group() -> None:
-    """The tamper-evident audit trail."""
-
-
-@audit_group.command("verify")
-@data_dir_option
-def audit_verify(data_dir: Path | None) -> None:
-    """Check every audit entry against the keyed hash chain; exits 1 naming each entry
-    that was changed or deleted."""
-    from .audit import verify
-
-    store = _store(_settings(data_dir))
-    with store.read() as db:
-        result = verify(db, store.keyring)
-    if result.ok:
-        click.echo(f"Audit trail intact: {result.entries} entries; head {result.head}")
-        return
-    for problem in result.problems:
-        click.echo(problem, err=True)
-    click.echo(f"Audit trail FAILED verification ({len(result.problems)} problem(s) in {result.entries} entries).",
-               err=True)
-    sys.exit(1)
+_register_audit(main, data_dir_option, _settings, _store)
 
 
 # -- backups ------------------------------------------------------------------------------
@@ -388,6 +370,16 @@ def restore_cmd(backup_file: Path, force: bool, data_dir: Path | None) -> None:
     if not settings.keyring and not settings.keyring_path.exists():
         click.echo(f"No keyring at {settings.keyring_path}: put the keyring with key ids "
                    f"{', '.join(manifest['key_ids_needed'])} there before starting the server.")
+        click.echo("The restore is NOT recorded in the audit anchor (that needs the keyring): `hearthside audit "
+                   "verify` will name this database as rolled back. Put the keyring in place and restore again "
+                   "with --force to record it.")
+        return
+    from .audit_anchor import record_restore
+    from .storage.crypto import Keyring
+
+    keyring = Keyring.load_or_create(settings.keyring_path, settings.keyring)
+    head = record_restore(settings.anchor_path, keyring, settings.db_path, manifest)
+    click.echo(f"Recorded in the audit anchor {settings.anchor_path}: restored trail ends at entry {head['seq']}.")
 
 
 # -- retention ----------------------------------------------------------------------------

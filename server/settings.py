@@ -20,14 +20,27 @@ def _doc(text: str) -> msgspec.Meta:
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
-    data_dir: Annotated[Path, _doc("Folder holding the SQLite database, keyring and VAPID keys.")] = Path("data")
+    data_dir: Annotated[Path, _doc("Folder holding the SQLite database and the (keyring-sealed) VAPID key.")] = Path("data")
     demo: Annotated[bool, _doc("Demo mode: the demo users' shared password is accepted. Never set in production.")] = False
     keyring_file: Annotated[
-        Path | None, _doc("Keyring file for server-side field encryption. Default: DATA_DIR/keys/keyring.json.")
+        Path | None,
+        _doc("Keyring file for server-side field encryption, kept apart from the database. Default: "
+             "keyring.json in a folder beside the data directory named after it with -keys (data-keys/)."),
     ] = None
     keyring: Annotated[
         str | None, _doc("Keyring as JSON in the environment instead of a file (takes precedence over the file).")
     ] = None
+    audit_anchor_file: Annotated[
+        Path | None,
+        _doc("Append-only file the audit trail's keyed head is written to after every audited write; keep it "
+             "off the database's volume. Default: anchor.jsonl in a folder beside the data directory named "
+             "after it with -audit (data-audit/)."),
+    ] = None
+    audit_syslog: Annotated[
+        str,
+        _doc("Also send each audit anchor line (ids and hashes only) to syslog: 'local' (/dev/log) or "
+             "HOST:PORT (UDP). Empty: off."),
+    ] = ""
     content_dir: Annotated[Path, _doc("Folder of checklist content (YAML) and golden cases.")] = _REPO / "content"
     pwa_dir: Annotated[Path, _doc("Folder of the PWA's static files, served at /.")] = _REPO / "pwa"
     access_token_ttl_seconds: Annotated[int, _doc("Lifetime of an access token, in seconds."), msgspec.Meta(ge=30)] = 900
@@ -88,9 +101,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     def db_path(self) -> Path:
         return self.data_dir / "hearthside.db"
 
+    def _beside_data_dir(self, suffix: str) -> Path:
+        # Beside, not inside: copying, archiving or sharing the data directory does not
+        # take the keys or the anchor with it.
+        here = self.data_dir.absolute()
+        return here.parent / f"{here.name}-{suffix}"
+
     @property
     def keyring_path(self) -> Path:
-        return self.keyring_file or (self.data_dir / "keys" / "keyring.json")
+        return self.keyring_file or (self._beside_data_dir("keys") / "keyring.json")
+
+    @property
+    def legacy_keyring_path(self) -> Path:
+        """Where the keyring used to be by default: inside the data directory."""
+        return self.data_dir / "keys" / "keyring.json"
+
+    @property
+    def anchor_path(self) -> Path:
+        return self.audit_anchor_file or (self._beside_data_dir("audit") / "anchor.jsonl")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -16,6 +16,7 @@ import sqlite_utils
 from server.access import family_condition
 from server.clock import iso, now_iso, utcnow
 
+from . import content_refs
 from . import hlc as hlc_mod
 from .model import Entity
 from .policy import Refused
@@ -87,6 +88,8 @@ class Checks:
                 raise Refused(f"{name} does not name a record of this family", "invalid", name)
             elif f.ref == "user":
                 self._check_user(entity, name, value, family_id)
+            elif f.ref in ("checklist", "checklist-item"):
+                content_refs.check(name, f.ref, values)
             elif f.ref == "team":
                 if self.db.conn.execute("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?",
                                         [value, self.writer.agency_id]).fetchone() is None:

@@ -31,6 +31,7 @@ import sqlite_utils
 
 from server.access import Principal
 from server.clock import now_iso
+from server.security import alerts
 from server.storage import records
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
@@ -117,6 +118,8 @@ class Batch(Checks, FieldMerge):
                 log.warning("op refused (%s %s): %s", type(op).__name__, getattr(op, "entity", "conflict"),
                             outcome.reason)
                 self.log.quarantine(op.op_id, op.client_seq, outcome.reason or "rejected", raw, *_where(op))
+                if isinstance(op, DeleteOp):
+                    alerts.delete_refused(self.db, self.writer, op.entity, op.entity_id, op.family_id)
         self.log.remember(op.op_id, op.client_seq, outcome)
         return self._result(op, outcome)
 

@@ -50,7 +50,8 @@ class Field:
     required: bool = False
     # Another record this one names: an entity of the same family, or "user" / "team" of
     # the same agency. "subject" is a person, or the visit itself for visit-level answers
-    # (or, for a flag, the follow-up it escalates).
+    # (or, for a flag, the follow-up it escalates). "checklist" / "checklist-item": a checklist
+    # of the content the server runs, and an item of that checklist.
     ref: str | None = None
     # Written by the server from the principal and the clock; an op's value is ignored.
     server_owned: bool = False
@@ -182,7 +183,7 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
     Entity("relationship", "relationships", (
         Field("adult_id", "id", ref="person", immutable=True, required=True),
         Field("child_id", "id", ref="person", immutable=True, required=True),
-        Field("relationship", "text", NAME_TEXT, required=True),
+        Field("relationship", "text", NAME_TEXT, personal=True, required=True),
         Field("parental_responsibility", "bool", default=False),
     ), Policy(create=ANY_MANAGER, set_default=ANY_MANAGER, delete=ANY_MANAGER)),
     Entity("allocation", "allocations", (
@@ -207,10 +208,10 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
         owner="practitioner_id", frozen_when=("status", ("completed",))),
     Entity("checklist_response", "checklist_responses", (
         Field("visit_id", "id", ref="visit", immutable=True, required=True),
-        Field("checklist_id", "text", NAME_TEXT, immutable=True, required=True),
+        Field("checklist_id", "text", NAME_TEXT, ref="checklist", immutable=True, required=True),
         Field("checklist_version", "int", immutable=True, required=True),
         Field("subject_id", "id", ref="subject", immutable=True, required=True),
-        Field("item_id", "text", NAME_TEXT, immutable=True, required=True),
+        Field("item_id", "text", NAME_TEXT, ref="checklist-item", immutable=True, required=True),
         Field("answer", "json", personal=True),
         Field("note", "text", SHORT_TEXT, personal=True),
         Field("seen_or_told", "choice", choices=SEEN_OR_TOLD),

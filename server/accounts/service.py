@@ -17,7 +17,7 @@ from ..clock import now_iso
 from ..errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
 from ..settings import Settings
-from ..storage.crypto import Keyring
+from ..storage.crypto import Keyring, is_encrypted
 from .schemas import DeviceRead, LoginCreate, SessionRead, UserCreate, UserRead
 
 BAD_SIGN_IN = "The username or password is not right."
@@ -35,11 +35,17 @@ def user_read(row: dict[str, Any]) -> UserRead:
     )
 
 
-def device_read(row: dict[str, Any]) -> DeviceRead:
+def device_name(keyring: Keyring, row: dict[str, Any]) -> str:
+    # Names such as "Jane's phone" say whose it is: encrypted like the escrow key beside it.
+    value = row["name"]
+    return keyring.decrypt(value, f"devices/{row['id']}/name").decode() if is_encrypted(value) else value
+
+
+def device_read(keyring: Keyring, row: dict[str, Any]) -> DeviceRead:
     return DeviceRead(
         id=row["id"],
         user_id=row["user_id"],
-        name=row["name"],
+        name=device_name(keyring, row),
         enrolled_at=row["enrolled_at"],
         last_sync_at=row["last_sync_at"],
         revoked_at=row["revoked_at"],
@@ -121,7 +127,7 @@ def _new_session(
         refresh_token=refresh_token,
         refresh_expires_at=refresh_exp,
         user=user_read(user),
-        device=device_read(device),
+        device=device_read(keyring, device),
         escrow_key=escrow_key(keyring, device),
     )
 
@@ -149,7 +155,7 @@ def _enrol_or_reuse_device(
         "id": device_id,
         "user_id": user["id"],
         "agency_id": user["agency_id"],
-        "name": body.device_name,
+        "name": keyring.encrypt(body.device_name.encode(), f"devices/{device_id}/name"),
         "escrow_key": keyring.encrypt(key.encode(), f"devices/{device_id}/escrow_key"),
         "enrolled_at": now_iso(),
         "last_seen_at": None,
@@ -227,7 +233,7 @@ def list_devices(db: sqlite_utils.Database, p: Principal) -> list[DeviceRead]:
         rows = db.query(
             f"SELECT d.* FROM devices d JOIN users u ON u.id = d.user_id WHERE {cond} ORDER BY d.enrolled_at", params
         )
-    return [device_read(r) for r in rows]
+    return [device_read(db.keyring, r) for r in rows]
 
 
 def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, Any], p: Principal | None = None) -> DeviceRead:
@@ -250,8 +256,10 @@ def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, An
         # Access tokens are left in place on purpose: the middleware refuses them everywhere
         # except the sync handlers, so the phone can still hand over what it holds (held for
         # review) and be told to wipe. Its refresh token is refused from now on.
-        audit.record(db, "device-revoked", entity="device", entity_id=device_id, **actor)
-    return device_read(next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
+        owner = db.execute("SELECT team_id FROM users WHERE id = ?", [device["user_id"]]).fetchone()
+        audit.record(db, "device-revoked", entity="device", entity_id=device_id, alert=True,
+                     team_id=owner[0] if owner else None, **actor)
+    return device_read(db.keyring, next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
 
 
 def create_user_as(db: sqlite_utils.Database, p: Principal, body: UserCreate) -> UserRead:

@@ -2,7 +2,7 @@
 resumable batches, and retire old keys only when nothing is left under them.
 
 Every encrypted column is listed in ``specs()`` with the additional data it was bound to
-(record columns from ``records.ENTITIES``, ``change_log.changes``, ``devices.escrow_key``,
+(record columns from ``records.ENTITIES``, ``change_log.changes``, ``devices.escrow_key`` and ``name``,
 plus anything another module ``register``s). Each batch re-encrypts up to ``batch_size``
 rows and moves the progress marker (``key_rotations``) in the same transaction, so a
 rotation killed at any point resumes where it stopped and never leaves a value that no
@@ -52,6 +52,7 @@ def specs() -> list[Spec]:
     out.append(Spec("change_log", "changes",
                     lambda r: f"change_log/{r['entity']}/{r['entity_id']}/{r['version']}"))
     out.append(Spec("devices", "escrow_key", lambda r: f"devices/{r['id']}/escrow_key"))
+    out.append(Spec("devices", "name", lambda r: f"devices/{r['id']}/name"))
     # Other areas' ciphertexts stored outside the record layer (swept only where the table
     # and column exist, so this list can run ahead of a merge).
     out += [

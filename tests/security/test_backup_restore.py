@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from server.ids import new_id
+from server.settings import Settings
 from server.storage import records
 from server.storage.crypto import Keyring
 from server.storage.db import Database
@@ -43,7 +44,7 @@ def test_a_backup_taken_during_writes_restores_everything_acknowledged_before_it
                         acked.append((time.monotonic(), "family", fid))
                     i += 1
 
-        keyring = Keyring.load_or_create(server.data_dir / "keys" / "keyring.json")
+        keyring = Keyring.load_or_create(Settings.from_env(data_dir=server.data_dir).keyring_path)
         device_store = Database(server.data_dir / "hearthside.db", keyring)
 
         def record_writer() -> None:
@@ -91,9 +92,10 @@ def test_a_backup_taken_during_writes_restores_everything_acknowledged_before_it
     restored = tmp_path / "restored"
     out = cli("restore", str(backup_file), data_dir=restored)
     assert out.returncode == 0, out.stderr
-    (restored / "keys").mkdir()
-    shutil.copy(server.data_dir / "keys" / "keyring.json", restored / "keys" / "keyring.json")
-    store = Database(restored / "hearthside.db", Keyring.load_or_create(restored / "keys" / "keyring.json"))
+    kept_apart = Settings.from_env(data_dir=restored).keyring_path
+    kept_apart.parent.mkdir()
+    shutil.copy(Settings.from_env(data_dir=server.data_dir).keyring_path, kept_apart)
+    store = Database(restored / "hearthside.db", Keyring.load_or_create(kept_apart))
     with store.read() as db:
         ids = {("family", r["id"]) for r in db.query("SELECT id FROM families")}
         ids |= {("observation", r["id"]) for r in db.query("SELECT id FROM observations")}

@@ -143,7 +143,7 @@ class Seeder:
             "allocation": {"practitioner_id": u["prac_a1b"]},
             "visit": {"type": "targeted"},
             "checklist_response": {"visit_id": ctx.visit, "checklist_id": "safe-sleep", "checklist_version": 1,
-                                   "subject_id": ctx.child, "item_id": "cot-" + new_id()},
+                                   "subject_id": ctx.child, "item_id": "sleep-place-night"},
             "observation": {"kind": "fact", "text": "Slept well"},
             "addendum": {"visit_id": ctx.visit, "text": "Weight was 4.2 kg"},
             "follow_up": {"due_at": now, "text": "Weigh baby"},
@@ -185,6 +185,11 @@ def ref_values(entity: Entity, f: Field, ctx: Ctx, mode: str, role: str, world) 
 def valid_values(entity: Entity, f: Field, ctx: Ctx, mode: str, role: str, world) -> list[Any]:
     now = datetime.now(timezone.utc)
     t = f.type
+    # What the PWA answers: a checklist and items of the content the server runs.
+    if f.ref == "checklist":
+        return ["safe-sleep"]
+    if f.ref == "checklist-item":
+        return ["sleep-place-night", "sofa-sleeping", "safe-sleep-advice-given"]
     if t == "choice":
         out: list[Any] = list(f.values)
     elif t == "text":

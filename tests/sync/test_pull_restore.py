@@ -52,9 +52,9 @@ def restored_app(tmp_path: Path, old_settings: Settings, backup_file: Path) -> t
     """The server started again on a data directory restored from ``backup_file``."""
     data_dir = tmp_path / "restored"
     restore(backup_file, data_dir)
-    (data_dir / "keys").mkdir()
-    shutil.copy(old_settings.keyring_path, data_dir / "keys" / "keyring.json")
     settings = Settings.from_env(data_dir=data_dir, demo=True, scheduler_enabled=False)
+    settings.keyring_path.parent.mkdir()
+    shutil.copy(old_settings.keyring_path, settings.keyring_path)
     return create_app(settings), settings
 
 

@@ -346,9 +346,9 @@ def test_creating_an_existing_id_merges_instead_of_overwriting(client, store, wo
     a, b = Phone(client, "prac_a1"), Phone(client, "prac_a1")
     visit = a.model.create("visit", fam, {"type": "targeted", "status": "in-progress"})["entity_id"]
     a.push()
-    rid = stable_id(visit, "safe-sleep", child, "cot")
+    rid = stable_id(visit, "safe-sleep", child, "sleep-place-night")
     base = {"visit_id": visit, "checklist_id": "safe-sleep", "checklist_version": 1, "subject_id": child,
-            "item_id": "cot"}
+            "item_id": "sleep-place-night"}
     a.model.create("checklist_response", fam, {**base, "answer": "yes"}, entity_id=rid)
     b.model.create("checklist_response", fam, {**base, "answer": "no"}, entity_id=rid)
     assert a.push()["results"][0]["status"] == "applied"

@@ -42,7 +42,7 @@ def test_a_typed_answer_replacing_one_python_calls_equal_is_stored_and_reaches_e
     visit = a.model.create("visit", fam, {"type": "targeted", "status": "in-progress"})["entity_id"]
     rid = a.model.create("checklist_response", fam, {
         "visit_id": visit, "checklist_id": "safe-sleep", "checklist_version": 1, "subject_id": child,
-        "item_id": "cot", "answer": 1})["entity_id"]
+        "item_id": "sleep-place-night", "answer": 1})["entity_id"]
     a.push()
     a.model.set("checklist_response", rid, fam, "answer", True)  # the phone's own next edit
     assert [r["status"] for r in a.push()["results"]] == ["applied"]

@@ -31,7 +31,7 @@ export const MODEL = {
     "relationship": {"store": "relationships", "insert_only": false, "fields": {
       "adult_id": {"type": "id", "immutable": true, "required": true, "ref": "person"},
       "child_id": {"type": "id", "immutable": true, "required": true, "ref": "person"},
-      "relationship": {"type": "text", "max_length": 100, "required": true},
+      "relationship": {"type": "text", "max_length": 100, "required": true, "personal": true},
       "parental_responsibility": {"type": "bool"}
     }},
     "allocation": {"store": "allocations", "insert_only": false, "fields": {
@@ -52,10 +52,10 @@ export const MODEL = {
     }},
     "checklist_response": {"store": "responses", "insert_only": false, "fields": {
       "visit_id": {"type": "id", "immutable": true, "required": true, "ref": "visit"},
-      "checklist_id": {"type": "text", "max_length": 100, "immutable": true, "required": true},
+      "checklist_id": {"type": "text", "max_length": 100, "immutable": true, "required": true, "ref": "checklist"},
       "checklist_version": {"type": "int", "immutable": true, "required": true},
       "subject_id": {"type": "id", "immutable": true, "required": true, "ref": "subject"},
-      "item_id": {"type": "text", "max_length": 100, "immutable": true, "required": true},
+      "item_id": {"type": "text", "max_length": 100, "immutable": true, "required": true, "ref": "checklist-item"},
       "answer": {"type": "json", "personal": true},
       "note": {"type": "text", "max_length": 2000, "personal": true},
       "seen_or_told": {"type": "choice", "choices": [{"value": "seen", "label": "I saw it"}, {"value": "told", "label": "I was told"}]}
