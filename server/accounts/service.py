@@ -85,11 +85,24 @@ def create_user(
     return row
 
 
-def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body: LoginCreate) -> SessionRead:
+def trusted_device(db: sqlite_utils.Database, body: LoginCreate) -> str | None:
+    """The sign-in's device id when it is enrolled (not revoked) to that account: such a
+    sign-in has its own back-off, untouched by guessing from elsewhere."""
+    if not body.device_id:
+        return None
+    rows = list(db.query("SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id"
+                         " WHERE u.username = ? AND d.id = ? AND d.revoked_at IS NULL",
+                         [body.username, body.device_id]))
+    return rows[0]["id"] if rows else None
+
+
+def check_credentials(db: sqlite_utils.Database, settings: Settings, body: LoginCreate) -> dict[str, Any] | None:
+    """The user whose password this is, or None. Hashes (the dummy hash for an unknown
+    user too), so call it outside any write transaction: it takes a tenth of a second."""
     rows = list(db.query("SELECT * FROM users WHERE username = ?", [body.username]))
     if not rows:
         burn_time(body.password)
-        raise Unauthorized(BAD_SIGN_IN)
+        return None
     user = rows[0]
     ok = verify_password(body.password, user["password_hash"])
     # The demo users' shared password is published: it only opens a demo deployment.
@@ -97,10 +110,18 @@ def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body:
         ok = False
     if ok and body.password == DEMO_PASSWORD and not settings.demo:
         ok = False
-    if not ok or user["disabled_at"]:
-        audit.record(db, "sign-in-failed", agency_id=user["agency_id"], user_id=user["id"])
-        raise Unauthorized(BAD_SIGN_IN)
+    return user if ok and not user["disabled_at"] else None
 
+
+def start_session(
+    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, checked: dict[str, Any], body: LoginCreate
+) -> SessionRead:
+    """The write half of a sign-in whose password ``check_credentials`` accepted (refused
+    if the account changed meanwhile: disabled, or its password changed)."""
+    rows = list(db.query("SELECT * FROM users WHERE id = ?", [checked["id"]]))
+    if not rows or rows[0]["disabled_at"] or rows[0]["password_hash"] != checked["password_hash"]:
+        raise Unauthorized(BAD_SIGN_IN)
+    user = rows[0]
     device = _enrol_or_reuse_device(db, keyring, user, body)
     audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
     return _new_session(db, keyring, settings, user, device)

@@ -158,3 +158,6 @@ CREATE TABLE sync_meta (
 ) STRICT;
 """)
     db.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)", [str(uuid.uuid4())])
+
+# Accounts (back-off, refresh rotation, forced password change).
+from . import migrations_accounts  # noqa: E402,F401
