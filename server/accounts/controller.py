@@ -5,7 +5,7 @@ from litestar import Controller, Request, get, patch, post
 from .. import audit
 from ..access import Principal, require_role
 from ..errors import DomainError, Unauthorized
-from ..security import sessions
+from ..security import refresh, sessions
 from ..security.throttle import Throttle, client_address
 from ..settings import Settings
 from ..storage.db import Database
@@ -51,13 +51,14 @@ class AuthController(Controller):
     @post("/refresh", opt={"public": True}, status_code=200, sync_to_thread=True)
     def refresh_session(self, data: RefreshCreate, store: Database, settings: Settings) -> SessionRead:
         """Swap a refresh token for a new access and refresh token (never past the
-        session's absolute lifetime)."""
+        session's absolute lifetime). The previous token, presented again within the
+        grace, gets the same pair once (a lost reply); after that it ends every session of
+        the device (a replay). A revoked device gets an upload-only pair."""
         with store.write() as db:
-            started_at = sessions.session_start_of(db, data.refresh_token, settings)
-            session = service.refresh(db, store.keyring, settings, data.refresh_token)
-            audit.record(db, "session-refreshed", agency_id=session.user.agency_id, user_id=session.user.id,
-                         device_id=session.device.id)
-            return sessions.refreshed(db, session, started_at, settings)
+            outcome = refresh.rotate(db, store.keyring, settings, data.refresh_token)
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
 
     @post("/logout", status_code=204, sync_to_thread=True)
     def delete_session(self, store: Database, principal: Principal) -> None:

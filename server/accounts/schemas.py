@@ -49,8 +49,14 @@ class SessionRead(msgspec.Struct):
     refresh_expires_at: str
     user: UserRead
     device: DeviceRead
-    # Key the device wraps its data key with, for recovery after a forgotten PIN.
-    escrow_key: str
+    # Key the device wraps its data key with, for recovery after a forgotten PIN (never
+    # sent to a revoked device).
+    escrow_key: str | None
+    # 'upload-only': a revoked device's tokens, good for sync push and pull only (to hand
+    # over what it holds, then be told to wipe).
+    scope: Literal["full", "upload-only"] = "full"
+    # An admin reset the password: only choosing a new one (and signing out) is open.
+    must_change_password: bool = False
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -124,17 +124,19 @@ def start_session(
     user = rows[0]
     device = _enrol_or_reuse_device(db, keyring, user, body)
     audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
-    return _new_session(db, keyring, settings, user, device)
+    return new_session(db, keyring, settings, user, device)
 
 
-def _new_session(
-    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any]
+def new_session(
+    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any],
+    *, upload_only: bool = False,
 ) -> SessionRead:
+    scope = "upload" if upload_only else "full"
     access, access_exp = tokens.issue(
-        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
+        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds), scope
     )
     refresh_token, refresh_exp = tokens.issue(
-        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
+        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days), scope
     )
     return SessionRead(
         access_token=access,
@@ -143,7 +145,9 @@ def _new_session(
         refresh_expires_at=refresh_exp,
         user=user_read(user),
         device=device_read(device),
-        escrow_key=escrow_key(keyring, device),
+        escrow_key=None if upload_only else escrow_key(keyring, device),
+        scope="upload-only" if upload_only else "full",
+        must_change_password=bool(user["must_change_password"]),
     )
 
 
@@ -186,32 +190,6 @@ def _enrol_or_reuse_device(
 
 def escrow_key(keyring: Keyring, device: dict[str, Any]) -> str:
     return keyring.decrypt(device["escrow_key"], f"devices/{device['id']}/escrow_key").decode()
-
-
-def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, refresh_token: str) -> SessionRead:
-    """Swap a refresh token for a new pair (the old refresh token is spent)."""
-    rows = list(
-        db.query(
-            "SELECT t.*, d.revoked_at AS device_revoked_at, u.disabled_at FROM tokens t"
-            " JOIN devices d ON d.id = t.device_id JOIN users u ON u.id = t.user_id"
-            " WHERE t.token_hash = ? AND t.kind = 'refresh' AND t.revoked_at IS NULL AND t.expires_at > ?",
-            [tokens.token_hash(refresh_token), now_iso()],
-        )
-    )
-    if not rows or rows[0]["disabled_at"]:
-        raise Unauthorized("The session has ended; sign in again.")
-    # Revocation stops at once: a revoked device gets no new tokens. The access token it
-    # holds still opens push and pull (nothing else), to upload what it holds and be told
-    # to wipe.
-    if rows[0]["device_revoked_at"]:
-        from ..auth.middleware import DeviceRevoked
-
-        raise DeviceRevoked("This device has been revoked.")
-    row = rows[0]
-    db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
-    user = next(db.query("SELECT * FROM users WHERE id = ?", [row["user_id"]]))
-    device = next(db.query("SELECT * FROM devices WHERE id = ?", [row["device_id"]]))
-    return _new_session(db, keyring, settings, user, device)
 
 
 def logout(db: sqlite_utils.Database, p: Principal) -> None:
