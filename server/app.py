@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from sync.hooks import register_after_apply
 
 from .accounts.controller import AccountsController, AuthController
+from .accounts.passwords_controller import PasswordController
 from .agency.controller import AgencyAdminController, AgencyApiController
 from .agency.webhooks import webhook_lifespan
 from .auth import passwords
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         get_health,
         AuthController,
         AccountsController,
+        PasswordController,
         FamiliesController,
         ContentController,
         SyncController,

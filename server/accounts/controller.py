@@ -60,7 +60,7 @@ class AuthController(Controller):
             raise outcome
         return outcome
 
-    @post("/logout", status_code=204, sync_to_thread=True)
+    @post("/logout", status_code=204, opt={"allow_password_change": True}, sync_to_thread=True)
     def delete_session(self, store: Database, principal: Principal) -> None:
         """Sign this device out: every token it holds stops working."""
         with store.write() as db:
@@ -71,7 +71,7 @@ class AccountsController(Controller):
     path = "/api/v1"
     tags = ["accounts"]
 
-    @get("/me", sync_to_thread=True)
+    @get("/me", opt={"allow_password_change": True}, sync_to_thread=True)
     def get_me(self, store: Database, principal: Principal) -> UserRead:
         with store.read() as db:
             return service.user_read(service.get_user_row(db, principal, principal.user_id))

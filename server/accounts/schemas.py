@@ -31,6 +31,7 @@ class UserRead(msgspec.Struct):
     agency_id: str
     team_id: str | None
     disabled: bool = False
+    must_change_password: bool = False
 
 
 class DeviceRead(msgspec.Struct):
@@ -71,3 +72,26 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     display_name: ShortText | None = None
     team_id: Uuid | None = None
     disabled: bool | None = None
+
+
+class PasswordChangeCreate(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordChangeRead(msgspec.Struct):
+    changed_at: str
+    # Sessions on the person's other devices, ended by the change.
+    other_sessions_ended: int
+
+
+class PasswordResetRead(msgspec.Struct):
+    user_id: str
+    # Shown once, to be given to the person by another channel; it opens only the
+    # "choose a new password" step.
+    temporary_password: str
+    must_change_password: bool = True
+
+
+class SignOutEverywhereRead(msgspec.Struct):
+    devices_signed_out: int

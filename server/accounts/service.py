@@ -32,6 +32,7 @@ def user_read(row: dict[str, Any]) -> UserRead:
         agency_id=row["agency_id"],
         team_id=row["team_id"],
         disabled=row["disabled_at"] is not None,
+        must_change_password=bool(row.get("must_change_password")),
     )
 
 
@@ -59,7 +60,7 @@ def create_user(
     user_id: str | None = None,
 ) -> dict[str, Any]:
     if not demo:
-        problems = password_problems(password, username)
+        problems = password_problems(password, username, (display_name,))
         if problems:
             raise InvalidInput(
                 "The password is not acceptable.",
