@@ -21,6 +21,7 @@ from sync import content_refs
 from sync.hooks import register_after_apply
 
 from .accounts.controller import AccountsController, AuthController
+from .accounts.passwords_controller import PasswordController
 from .agency.controller import AgencyAdminController, AgencyApiController
 from .agency.webhooks import webhook_lifespan
 from .auth import passwords
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         get_health,
         AuthController,
         AccountsController,
+        PasswordController,
         FamiliesController,
         ContentController,
         SyncController,

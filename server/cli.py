@@ -239,7 +239,7 @@ main.add_command(model)
 @click.argument("username")
 @data_dir_option
 def user_unlock(username: str, data_dir: Path | None) -> None:
-    """Unlock an account locked after repeated failed sign-ins."""
+    """Clear every sign-in delay on an account (failed sign-ins never lock it)."""
     from .security.throttle import unlock
 
     store = _store(_settings(data_dir))
@@ -247,8 +247,8 @@ def user_unlock(username: str, data_dir: Path | None) -> None:
         rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
         if not rows:
             raise click.ClickException(f"No user {username!r}.")
-        unlock(db, rows[0], {"agency_id": rows[0]["agency_id"], "purpose": "cli"})
-    click.echo(f"Unlocked {username}.")
+        unlock(db, store.keyring, rows[0], {"agency_id": rows[0]["agency_id"], "purpose": "cli"})
+    click.echo(f"Unlocked {username}: sign-in delays cleared.")
 
 
 # -- keys ---------------------------------------------------------------------------------

@@ -96,6 +96,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_max_days: Annotated[
         int, _doc("Absolute lifetime of a signed-in session, in days: refreshing never extends it."), msgspec.Meta(ge=1)
     ] = 14
+    refresh_grace_seconds: Annotated[
+        int,
+        _doc("How long after a refresh the previous refresh token still gets the same new pair, once (a lost reply); "
+             "0 turns the grace off. Presented again after that, it ends every session of the device."),
+        msgspec.Meta(ge=0, le=600),
+    ] = 60
 
     @property
     def db_path(self) -> Path:

@@ -181,6 +181,19 @@ function renderChoosePin(changing = false) {
   });
 }
 
+function renderForcedChange() {
+  const pass = input('new-password', { type: 'password', autocomplete: 'new-password', 'data-testid': 'new-password' });
+  const again = input('confirm-password', { type: 'password', autocomplete: 'new-password', 'data-testid': 'confirm-password' });
+  formScreen('Choose a new password', 'Your password was reset by an admin. Choose a new one that only you know before you go on.', {
+    nodes: [ui.field('New password', pass, { hint: 'At least 12 characters. Three or four unrelated words are strong and easy to remember.' }),
+      ui.field('Type it again', again)],
+    submitId: 'save-new-password', firstId: 'new-password',
+  }, 'Save new password', async () => {
+    if (pass.value !== again.value) throw Object.assign(new Error('The two entries do not match.'), { field: true });
+    try { await session.changePassword(pass.value); } finally { pass.value = ''; again.value = ''; }
+  });
+}
+
 async function renderUnlock() {
   // One field for either kind: nothing stored says which kind this phone uses.
   const pin = input('pin', { type: 'password', autocomplete: 'current-password', inputmode: 'text', 'data-testid': 'pin' });
@@ -297,6 +310,7 @@ async function onState(state) {
   removeBanner('reauth-banner');
   if (state === 'signed-out') renderSignIn();
   else if (state === 'enrol' || state === 'change-secret') renderChoosePin(state === 'change-secret');
+  else if (state === 'change-password') renderForcedChange();
   else if (state === 'locked') await renderUnlock();
   else if (state === 'recover') renderSignIn('There were too many wrong tries, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
   if (lastState === state) document.documentElement.dataset.session = state;

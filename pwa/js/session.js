@@ -86,6 +86,37 @@ export async function signIn(username, password) {
   const login = await api.post('/api/v1/auth/login', {
     username: username.trim(), password, device_id: deviceId, device_name: 'Phone',
   }, { retry: false });
+  if (login.must_change_password) {
+    // An admin reset the password: nothing opens until a new one is chosen. The one-time
+    // password is kept only until then (it is the "current password" of that change).
+    if (k && k.user_id !== login.user.id) throw new SessionError('This phone is enrolled to someone else.');
+    pending = { login, dataKey: null, deviceId, temporary: password, resume: state === 'unlocked' ? 'unlocked' : 'enrol', keys: k };
+    set('change-password');
+    return state;
+  }
+  return afterSignIn(login, k, deviceId);
+}
+
+/** Choose a new password after an admin's reset, then go on (choose a PIN, or carry on). */
+export async function changePassword(newPassword) {
+  if (state !== 'change-password' || !pending || !pending.temporary) throw new SessionError('Sign in first.');
+  api.setAccessToken(pending.login.access_token);
+  try {
+    await api.post('/api/v1/me/password', { current_password: pending.temporary, new_password: newPassword }, { retry: false });
+  } catch (e) {
+    const reasons = (e.errors || []).map((x) => x.message).filter(Boolean);
+    throw new SessionError(reasons.length ? reasons.join(' ') : e.message, { field: 'new-password' });
+  } finally {
+    if (!me) api.setAccessToken(null);
+  }
+  const { login, deviceId, keys, resume } = pending;
+  pending = null;
+  login.must_change_password = false;
+  if (resume === 'unlocked') { state = 'unlocked'; await saveAuth(login); set('unlocked'); return state; }
+  return afterSignIn(login, keys, deviceId);
+}
+
+async function afterSignIn(login, k, deviceId) {
   if (state === 'unlocked') {
     // Re-authentication while unlocked (the refresh token had expired): keep going.
     if (k && k.user_id !== login.user.id) throw new SessionError('This phone is enrolled to someone else.');

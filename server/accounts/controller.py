@@ -4,10 +4,9 @@ from litestar import Controller, Request, get, patch, post
 
 from .. import audit
 from ..access import Principal, require_role
-from ..auth.middleware import DeviceRevoked
-from ..errors import Unauthorized
-from ..security import sessions
-from ..security.throttle import Throttle, client_address, record_failure, record_success, refuse_if_locked
+from ..errors import DomainError, Unauthorized
+from ..security import refresh, sessions
+from ..security.throttle import Throttle, client_address
 from ..settings import Settings
 from ..storage.db import Database
 from . import service
@@ -21,36 +20,47 @@ class AuthController(Controller):
     @post("/login", opt={"public": True}, status_code=200, sync_to_thread=True)
     def create_session(self, request: Request, data: LoginCreate, store: Database, settings: Settings) -> SessionRead:
         """Sign in with username and password; enrols the device on first use. Repeated
-        failures are throttled (429 with Retry-After) and then lock the account."""
+        failures make further tries wait (429 with Retry-After); nothing locks an account.
+        A wrong password and an unknown username get the same answer."""
         throttle: Throttle = request.app.state.throttle
         address = client_address(request, settings.trust_proxy)
-        throttle.check(data.username, address)
+        with store.read() as db:
+            attempt = throttle.attempt(store.keyring, data.username, address, service.trusted_device(db, data))
+        with store.write() as db:
+            throttle.reserve(db, attempt)
+        # The password is hashed outside any write transaction: sign-ins (even a flood of
+        # them for unknown users) never hold up other writers.
+        user = service.check_credentials(store.connect(), settings, data)
+        if user is None:
+            with store.write() as db:
+                rows = list(db.query("SELECT id, agency_id FROM users WHERE username = ?", [data.username]))
+                known = rows[0] if rows else {"id": None, "agency_id": None}
+                audit.record(db, "sign-in-failed", agency_id=known["agency_id"], user_id=known["id"],
+                             detail={"address": address, "known_user": bool(rows)})
+            raise Unauthorized(service.BAD_SIGN_IN)
         try:
             with store.write() as db:
-                refuse_if_locked(db, data.username)
-                session = service.login(db, store.keyring, settings, data)
-                record_success(db, data.username)
-                session = sessions.started(db, session, settings)
-        except Unauthorized as exc:
-            if not isinstance(exc, DeviceRevoked):
-                throttle.failed(data.username, address)
-                record_failure(store, throttle.policy, data.username, address)
+                throttle.succeeded(db, attempt)
+                session = service.start_session(db, store.keyring, settings, user, data)
+                return sessions.started(db, session, settings)
+        except DomainError:
+            with store.write() as db:  # the password was right: its count goes all the same
+                throttle.succeeded(db, attempt)
             raise
-        throttle.succeeded(data.username)
-        return session
 
     @post("/refresh", opt={"public": True}, status_code=200, sync_to_thread=True)
     def refresh_session(self, data: RefreshCreate, store: Database, settings: Settings) -> SessionRead:
         """Swap a refresh token for a new access and refresh token (never past the
-        session's absolute lifetime)."""
+        session's absolute lifetime). The previous token, presented again within the
+        grace, gets the same pair once (a lost reply); after that it ends every session of
+        the device (a replay). A revoked device gets an upload-only pair."""
         with store.write() as db:
-            started_at = sessions.session_start_of(db, data.refresh_token, settings)
-            session = service.refresh(db, store.keyring, settings, data.refresh_token)
-            audit.record(db, "session-refreshed", agency_id=session.user.agency_id, user_id=session.user.id,
-                         device_id=session.device.id)
-            return sessions.refreshed(db, session, started_at, settings)
+            outcome = refresh.rotate(db, store.keyring, settings, data.refresh_token)
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
 
-    @post("/logout", status_code=204, sync_to_thread=True)
+    @post("/logout", status_code=204, opt={"allow_password_change": True}, sync_to_thread=True)
     def delete_session(self, store: Database, principal: Principal) -> None:
         """Sign this device out: every token it holds stops working."""
         with store.write() as db:
@@ -61,7 +71,7 @@ class AccountsController(Controller):
     path = "/api/v1"
     tags = ["accounts"]
 
-    @get("/me", sync_to_thread=True)
+    @get("/me", opt={"allow_password_change": True}, sync_to_thread=True)
     def get_me(self, store: Database, principal: Principal) -> UserRead:
         with store.read() as db:
             return service.user_read(service.get_user_row(db, principal, principal.user_id))

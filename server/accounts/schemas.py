@@ -31,6 +31,7 @@ class UserRead(msgspec.Struct):
     agency_id: str
     team_id: str | None
     disabled: bool = False
+    must_change_password: bool = False
 
 
 class DeviceRead(msgspec.Struct):
@@ -49,8 +50,14 @@ class SessionRead(msgspec.Struct):
     refresh_expires_at: str
     user: UserRead
     device: DeviceRead
-    # Key the device wraps its data key with, for recovery after a forgotten PIN.
-    escrow_key: str
+    # Key the device wraps its data key with, for recovery after a forgotten PIN (never
+    # sent to a revoked device).
+    escrow_key: str | None
+    # 'upload-only': a revoked device's tokens, good for sync push and pull only (to hand
+    # over what it holds, then be told to wipe).
+    scope: Literal["full", "upload-only"] = "full"
+    # An admin reset the password: only choosing a new one (and signing out) is open.
+    must_change_password: bool = False
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -65,3 +72,26 @@ class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
     display_name: ShortText | None = None
     team_id: Uuid | None = None
     disabled: bool | None = None
+
+
+class PasswordChangeCreate(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordChangeRead(msgspec.Struct):
+    changed_at: str
+    # Sessions on the person's other devices, ended by the change.
+    other_sessions_ended: int
+
+
+class PasswordResetRead(msgspec.Struct):
+    user_id: str
+    # Shown once, to be given to the person by another channel; it opens only the
+    # "choose a new password" step.
+    temporary_password: str
+    must_change_password: bool = True
+
+
+class SignOutEverywhereRead(msgspec.Struct):
+    devices_signed_out: int

@@ -32,6 +32,7 @@ def user_read(row: dict[str, Any]) -> UserRead:
         agency_id=row["agency_id"],
         team_id=row["team_id"],
         disabled=row["disabled_at"] is not None,
+        must_change_password=bool(row.get("must_change_password")),
     )
 
 
@@ -65,7 +66,7 @@ def create_user(
     user_id: str | None = None,
 ) -> dict[str, Any]:
     if not demo:
-        problems = password_problems(password, username)
+        problems = password_problems(password, username, (display_name,))
         if problems:
             raise InvalidInput(
                 "The password is not acceptable.",
@@ -91,11 +92,24 @@ def create_user(
     return row
 
 
-def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body: LoginCreate) -> SessionRead:
+def trusted_device(db: sqlite_utils.Database, body: LoginCreate) -> str | None:
+    """The sign-in's device id when it is enrolled (not revoked) to that account: such a
+    sign-in has its own back-off, untouched by guessing from elsewhere."""
+    if not body.device_id:
+        return None
+    rows = list(db.query("SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id"
+                         " WHERE u.username = ? AND d.id = ? AND d.revoked_at IS NULL",
+                         [body.username, body.device_id]))
+    return rows[0]["id"] if rows else None
+
+
+def check_credentials(db: sqlite_utils.Database, settings: Settings, body: LoginCreate) -> dict[str, Any] | None:
+    """The user whose password this is, or None. Hashes (the dummy hash for an unknown
+    user too), so call it outside any write transaction: it takes a tenth of a second."""
     rows = list(db.query("SELECT * FROM users WHERE username = ?", [body.username]))
     if not rows:
         burn_time(body.password)
-        raise Unauthorized(BAD_SIGN_IN)
+        return None
     user = rows[0]
     ok = verify_password(body.password, user["password_hash"])
     # The demo users' shared password is published: it only opens a demo deployment.
@@ -103,23 +117,33 @@ def login(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, body:
         ok = False
     if ok and body.password == DEMO_PASSWORD and not settings.demo:
         ok = False
-    if not ok or user["disabled_at"]:
-        audit.record(db, "sign-in-failed", agency_id=user["agency_id"], user_id=user["id"])
-        raise Unauthorized(BAD_SIGN_IN)
+    return user if ok and not user["disabled_at"] else None
 
+
+def start_session(
+    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, checked: dict[str, Any], body: LoginCreate
+) -> SessionRead:
+    """The write half of a sign-in whose password ``check_credentials`` accepted (refused
+    if the account changed meanwhile: disabled, or its password changed)."""
+    rows = list(db.query("SELECT * FROM users WHERE id = ?", [checked["id"]]))
+    if not rows or rows[0]["disabled_at"] or rows[0]["password_hash"] != checked["password_hash"]:
+        raise Unauthorized(BAD_SIGN_IN)
+    user = rows[0]
     device = _enrol_or_reuse_device(db, keyring, user, body)
     audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
-    return _new_session(db, keyring, settings, user, device)
+    return new_session(db, keyring, settings, user, device)
 
 
-def _new_session(
-    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any]
+def new_session(
+    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any],
+    *, upload_only: bool = False,
 ) -> SessionRead:
+    scope = "upload" if upload_only else "full"
     access, access_exp = tokens.issue(
-        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds)
+        db, "access", user["id"], device["id"], timedelta(seconds=settings.access_token_ttl_seconds), scope
     )
     refresh_token, refresh_exp = tokens.issue(
-        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days)
+        db, "refresh", user["id"], device["id"], timedelta(days=settings.refresh_token_ttl_days), scope
     )
     return SessionRead(
         access_token=access,
@@ -128,7 +152,9 @@ def _new_session(
         refresh_expires_at=refresh_exp,
         user=user_read(user),
         device=device_read(keyring, device),
-        escrow_key=escrow_key(keyring, device),
+        escrow_key=None if upload_only else escrow_key(keyring, device),
+        scope="upload-only" if upload_only else "full",
+        must_change_password=bool(user["must_change_password"]),
     )
 
 
@@ -171,32 +197,6 @@ def _enrol_or_reuse_device(
 
 def escrow_key(keyring: Keyring, device: dict[str, Any]) -> str:
     return keyring.decrypt(device["escrow_key"], f"devices/{device['id']}/escrow_key").decode()
-
-
-def refresh(db: sqlite_utils.Database, keyring: Keyring, settings: Settings, refresh_token: str) -> SessionRead:
-    """Swap a refresh token for a new pair (the old refresh token is spent)."""
-    rows = list(
-        db.query(
-            "SELECT t.*, d.revoked_at AS device_revoked_at, u.disabled_at FROM tokens t"
-            " JOIN devices d ON d.id = t.device_id JOIN users u ON u.id = t.user_id"
-            " WHERE t.token_hash = ? AND t.kind = 'refresh' AND t.revoked_at IS NULL AND t.expires_at > ?",
-            [tokens.token_hash(refresh_token), now_iso()],
-        )
-    )
-    if not rows or rows[0]["disabled_at"]:
-        raise Unauthorized("The session has ended; sign in again.")
-    # Revocation stops at once: a revoked device gets no new tokens. The access token it
-    # holds still opens push and pull (nothing else), to upload what it holds and be told
-    # to wipe.
-    if rows[0]["device_revoked_at"]:
-        from ..auth.middleware import DeviceRevoked
-
-        raise DeviceRevoked("This device has been revoked.")
-    row = rows[0]
-    db.execute("UPDATE tokens SET revoked_at = ? WHERE token_hash = ?", [now_iso(), row["token_hash"]])
-    user = next(db.query("SELECT * FROM users WHERE id = ?", [row["user_id"]]))
-    device = next(db.query("SELECT * FROM devices WHERE id = ?", [row["device_id"]]))
-    return _new_session(db, keyring, settings, user, device)
 
 
 def logout(db: sqlite_utils.Database, p: Principal) -> None:

@@ -1,21 +1,30 @@
 """Bearer-token authentication for ``/api/v1``: the token must be a live access token of
-an enabled user on an enrolled device. A revoked device is refused at once, except on
-handlers marked ``opt={"allow_revoked_device": True}`` (sync, so a revoked phone can hand
-over what it holds before it is told to wipe)."""
+an enabled user on an enrolled device.
+
+- A revoked device, or an upload-only token (what a revoked phone's refresh gets), opens
+  only handlers marked ``opt={"allow_revoked_device": True}`` (sync push and pull, so the
+  phone can hand over what it holds and then be told to wipe).
+- An account whose password an admin reset opens only handlers marked
+  ``opt={"allow_password_change": True}`` until the person chooses a new password.
+
+The look-up runs in a worker thread: SQLite calls block, and on the event loop one slow
+read (a busy disk, a checkpoint) would stall every other request, /health included.
+"""
 
 from __future__ import annotations
 
+import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from ..access import Principal
 from ..clock import now_iso
-from ..errors import Unauthorized
+from ..errors import Forbidden, Unauthorized
 from .tokens import token_hash
 
 _LOOKUP = """
 SELECT u.id AS user_id, u.username, u.display_name, u.role, u.agency_id, u.team_id,
-       d.id AS device_id, d.revoked_at AS device_revoked_at
+       u.must_change_password, d.id AS device_id, d.revoked_at AS device_revoked_at, t.scope
 FROM tokens t
 JOIN users u ON u.id = t.user_id
 JOIN devices d ON d.id = t.device_id
@@ -30,14 +39,23 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-        db = connection.app.state.db.connect()
-        rows = list(db.query(_LOOKUP, [token_hash(token.strip()), now_iso()]))
+        store = connection.app.state.db
+        digest = token_hash(token.strip())
+
+        def lookup() -> list[dict]:
+            return list(store.connect().query(_LOOKUP, [digest, now_iso()]))
+
+        rows = await anyio.to_thread.run_sync(lookup)
         if not rows:
             raise Unauthorized("The access token is not valid or has expired.")
         row = rows[0]
         handler = connection.scope.get("route_handler")
-        if row["device_revoked_at"] and not (handler and handler.opt.get("allow_revoked_device")):
+        opt = handler.opt if handler else {}
+        upload_only = bool(row["device_revoked_at"]) or row["scope"] == "upload"
+        if upload_only and not opt.get("allow_revoked_device"):
             raise DeviceRevoked()
+        if row["must_change_password"] and not upload_only and not opt.get("allow_password_change"):
+            raise PasswordChangeRequired()
         principal = Principal(
             user_id=row["user_id"],
             username=row["username"],
@@ -47,8 +65,17 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
             team_id=row["team_id"],
             device_id=row["device_id"],
         )
-        return AuthenticationResult(user=principal, auth=bool(row["device_revoked_at"]))
+        # ``auth`` is True for an upload-only caller: sync holds what it pushes and its
+        # pull gives only the upload / wipe instructions, never a record.
+        return AuthenticationResult(user=principal, auth=upload_only)
 
 
 class DeviceRevoked(Unauthorized):
     slug, title = "device-revoked", "This device has been revoked"
+
+
+class PasswordChangeRequired(Forbidden):
+    slug, title = "password-change-required", "Choose a new password first"
+
+    def __init__(self, detail: str = "An admin has reset this password: choose a new one to go on.", **kw) -> None:
+        super().__init__(detail, **kw)

@@ -6,6 +6,9 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
+
+from zxcvbn import zxcvbn
 
 # 2**15 * 8 * 128 bytes = 32 MiB per hash: expensive for a guesser, ~0.1 s for us.
 # ``configure`` lowers it for test runs only (HEARTHSIDE_PASSWORD_HASH_LOG2_N); each hash
@@ -55,8 +58,17 @@ def burn_time(password: str) -> None:
     verify_password(password, _dummy)
 
 
-def password_problems(password: str, username: str = "") -> list[str]:
-    """Why a new password is not acceptable (empty when it is)."""
+# zxcvbn's score (0-4): 3 is "safely unguessable: moderate protection from offline
+# slow-hash scenario"; below it a password falls to an online or a modest offline attack.
+MIN_STRENGTH = 3
+_ZXCVBN_MAX = 72  # zxcvbn refuses longer input; the first 72 characters decide anyway
+
+
+def password_problems(password: str, username: str = "", other_words: tuple[str, ...] = ()) -> list[str]:
+    """Why a new password is not acceptable (empty when it is). Common and guessable
+    passwords are refused with zxcvbn (dictionaries of common passwords, names and words,
+    keyboard patterns, dates, l33t substitutions), told the username, the person's name
+    and the product's name."""
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(f"must be at least {MIN_LENGTH} characters")
@@ -68,4 +80,16 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append("must not contain the username")
     if len(set(password)) < 5:
         problems.append("is too repetitive")
+    if not problems:
+        words = [w for w in (username, *other_words, "hearthside", "password", "safeguarding") if w]
+        result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=words)
+        if result["score"] < MIN_STRENGTH:
+            hint = result["feedback"].get("warning") or "It would be guessed quickly."
+            problems.append(f"is too easy to guess ({hint.rstrip('.')}); try three or four unrelated words")
     return problems
+
+
+def temporary_password() -> str:
+    """An admin reset's one-time password (80 random bits, easy to read out)."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))

@@ -20,7 +20,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(db: sqlite_utils.Database, kind: str, user_id: str, device_id: str, ttl: timedelta) -> tuple[str, str]:
+def issue(
+    db: sqlite_utils.Database, kind: str, user_id: str, device_id: str, ttl: timedelta, scope: str = "full"
+) -> tuple[str, str]:
+    """``scope`` 'upload': good for sync push and pull only (a revoked phone's tokens)."""
     token = new_token()
     expires_at = iso(utcnow() + ttl)
     db["tokens"].insert(
@@ -31,6 +34,7 @@ def issue(db: sqlite_utils.Database, kind: str, user_id: str, device_id: str, tt
             "device_id": device_id,
             "expires_at": expires_at,
             "created_at": now_iso(),
+            "scope": scope,
         }
     )
     return token, expires_at
@@ -42,3 +46,9 @@ def revoke_device_tokens(db: sqlite_utils.Database, device_id: str) -> None:
 
 def revoke_user_tokens(db: sqlite_utils.Database, user_id: str) -> None:
     db.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now_iso(), user_id])
+
+
+def revoke_user_tokens_except_device(db: sqlite_utils.Database, user_id: str, device_id: str) -> int:
+    """End every session of a user but the one on ``device_id``; returns how many tokens."""
+    return db.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND device_id != ? AND revoked_at IS NULL",
+                      [now_iso(), user_id, device_id]).rowcount

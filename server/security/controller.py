@@ -37,14 +37,14 @@ class SecurityAdminController(Controller):
 
     @post("/users/{user_id:str}/unlock", status_code=200, sync_to_thread=True)
     def unlock_user(self, request: Request, user_id: str, store: Database, principal: Principal) -> UserRead:
-        """Unlock an account locked after repeated failed sign-ins (admins of its agency)."""
+        """Clear every sign-in delay on an account (admins of its agency), e.g. for a person
+        on a new phone while someone elsewhere is guessing at their account."""
         from .throttle import unlock
 
         require_role(principal, "admin")
         with store.write() as db:
             row = accounts.get_user_row(db, principal, user_id)
-            unlock(db, row, audit.by(principal))
-        request.app.state.throttle.forget_account(row["username"])
+            unlock(db, store.keyring, row, audit.by(principal))
         return accounts.user_read(row)
 
     @get("/admin/families/{family_id:str}/access-history", sync_to_thread=True)

@@ -1,143 +1,136 @@
-"""Sign-in throttling (per account and per client address) and account lock-out.
+"""Sign-in back-off that slows a guesser without letting anyone lock a person out.
 
-Throttling is in memory, per server process: it slows a guesser down and answers 429 with
-``Retry-After``. Lock-out is in the database (``users.failed_sign_ins``, ``locked_at``):
-after ``lockout_after`` consecutive failures the account is locked until an admin unlocks
-it (``POST /api/v1/users/{id}/unlock`` or ``hearthside user unlock``), so a slow guesser
-spread over days and processes is still stopped.
+OWASP ASVS 4 (2.2.1) asks for controls against brute force *and* against lock-out
+attacks: progressive delays, not a lock an attacker can set off. Each attempt counts
+against keys held in the database (``sign_in_backoff``, shared by every server process):
 
-Failures are recorded in their own transaction: the sign-in's transaction is rolled back
-when it refuses, and the failure and its audit entry must survive that.
+- **account + address**, or **account + enrolled device** when the sign-in names a device
+  already enrolled to that account (a "device cookie"): after ``free_failures`` failures
+  each further try waits ``delay_seconds``, doubling up to ``delay_cap_seconds``;
+- **address** (untrusted clients only): ``per_address`` failures across accounts within
+  ``address_window_seconds``;
+- **account** (untrusted clients only): ``per_account`` failures within
+  ``account_window_seconds`` from all addresses together (ASVS: at most 100 an hour).
+
+A sign-in from the person's own enrolled phone is counted on its own key only, so a
+guesser elsewhere (however many addresses) never stops them signing in there.
+
+Atomic against parallel attempts: ``reserve`` counts the attempt as a failure *before* the
+password is checked, in one short write transaction, so thirty parallel guesses cannot
+all pass the check first; a success takes its count back. Unknown usernames are keyed
+exactly like known ones, so the answer (401, or 429 with the same body) never says
+whether an account exists. Keys are keyed hashes: no typed username or address is stored.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from .. import audit
-from ..auth import tokens
-from ..clock import now_iso
-from ..errors import Forbidden, RateLimited
-from ..storage.db import Database
+from ..errors import RateLimited
+from ..storage.crypto import Keyring
+
+THROTTLED = "Too many failed sign-ins. Wait before trying again."
 
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    window_seconds: float = 900
-    # Failed sign-ins from one address within the window before it must wait.
+    free_failures: int = 5
+    delay_seconds: float = 30
+    delay_cap_seconds: float = 900
     per_address: int = 30
-    # Consecutive failures for one username before each further try must wait...
-    account_free_failures: int = 5
-    # ...this long, doubling with each further failure, up to the cap.
-    account_delay_seconds: float = 30
-    account_delay_cap_seconds: float = 900
-    # Consecutive failures that lock the account until an admin unlocks it.
-    lockout_after: int = 10
+    address_window_seconds: float = 900
+    per_account: int = 100
+    account_window_seconds: float = 3600
+    # Keys idle this long are forgotten.
+    forget_after_seconds: float = 86_400
 
 
-class AccountLocked(Forbidden):
-    slug, title = "account-locked", "This account is locked"
+@dataclass(frozen=True)
+class Attempt:
+    """The keys one sign-in attempt counts against."""
 
-
-@dataclass
-class _Account:
-    failures: int = 0
-    last: float = 0.0
+    account: str
+    progressive: str
+    # (key, limit, window): empty for a sign-in from an enrolled device.
+    windowed: tuple[tuple[str, int, float], ...]
 
 
 @dataclass
 class Throttle:
     policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
-    clock: object = time.monotonic
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._addresses: dict[str, deque[float]] = {}
-        self._accounts: dict[str, _Account] = {}
+    clock: object = time.time
 
     def _now(self) -> float:
         return self.clock()  # type: ignore[operator]
 
-    def check(self, username: str, address: str) -> None:
-        """Raise 429 (with Retry-After) when this address or account must wait."""
-        now = self._now()
+    def attempt(self, keyring: Keyring, username: str, address: str, trusted_device: str | None) -> Attempt:
         p = self.policy
-        with self._lock:
-            hits = self._addresses.get(address)
-            if hits:
-                while hits and hits[0] <= now - p.window_seconds:
-                    hits.popleft()
-                if len(hits) >= p.per_address:
-                    wait = hits[0] + p.window_seconds - now
-                    raise _limited(wait, "Too many failed sign-ins from this address.")
-            acct = self._accounts.get(username.lower())
-            if acct and acct.failures >= p.account_free_failures:
-                extra = acct.failures - p.account_free_failures
-                delay = min(p.account_delay_seconds * (2**extra), p.account_delay_cap_seconds)
-                wait = acct.last + delay - now
-                if wait > 0:
-                    raise _limited(wait, "Too many failed sign-ins for this account.")
+        account = keyring.blind_index("sign-in-account", username.strip().lower())
+        if trusted_device:
+            return Attempt(account, keyring.blind_index("sign-in-device", f"{account}:{trusted_device}"), ())
+        return Attempt(
+            account,
+            keyring.blind_index("sign-in-pair", f"{account}:{address}"),
+            ((account, p.per_account, p.account_window_seconds),
+             (keyring.blind_index("sign-in-address", address), p.per_address, p.address_window_seconds)),
+        )
 
-    def failed(self, username: str, address: str) -> None:
-        now = self._now()
-        with self._lock:
-            self._addresses.setdefault(address, deque()).append(now)
-            acct = self._accounts.setdefault(username.lower(), _Account())
-            acct.failures += 1
-            acct.last = now
+    def reserve(self, db: sqlite_utils.Database, attempt: Attempt) -> None:
+        """Raise 429 (with Retry-After) when this attempt must wait; otherwise count it as
+        a failure. Call inside one write transaction."""
+        now, p = self._now(), self.policy
+        db.execute("DELETE FROM sign_in_backoff WHERE last_failure < ?", [now - p.forget_after_seconds])
+        keys = [attempt.progressive, *[k for k, _, _ in attempt.windowed]]
+        rows = {r["key"]: r for r in db.query(
+            f"SELECT * FROM sign_in_backoff WHERE key IN ({', '.join('?' * len(keys))})", keys)}
+        wait = 0.0
+        row = rows.get(attempt.progressive)
+        if row and row["failures"] >= p.free_failures:
+            delay = min(p.delay_seconds * 2 ** (row["failures"] - p.free_failures), p.delay_cap_seconds)
+            wait = max(wait, row["last_failure"] + delay - now)
+        for key, limit, window in attempt.windowed:
+            row = rows.get(key)
+            if row and now - row["window_started"] < window and row["failures"] >= limit:
+                wait = max(wait, row["window_started"] + window - now)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise RateLimited(THROTTLED, headers={"Retry-After": str(seconds)}, extra={"retry_after": seconds})
+        self._count(db, attempt.progressive, attempt.account, None, now, rows.get(attempt.progressive))
+        for key, _, window in attempt.windowed:
+            owner = attempt.account if key == attempt.account else None
+            self._count(db, key, owner, window, now, rows.get(key))
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._accounts.pop(username.lower(), None)
+    @staticmethod
+    def _count(db, key: str, account: str | None, window: float | None, now: float, row) -> None:
+        if row and window is not None and now - row["window_started"] >= window:
+            db.execute("UPDATE sign_in_backoff SET failures = 1, window_started = ?, last_failure = ? WHERE key = ?",
+                       [now, now, key])
+        elif row:
+            db.execute("UPDATE sign_in_backoff SET failures = failures + 1, last_failure = ? WHERE key = ?",
+                       [now, key])
+        else:
+            db.execute("INSERT INTO sign_in_backoff (key, account, failures, window_started, last_failure)"
+                       " VALUES (?, ?, 1, ?, ?)", [key, account, now, now])
 
-    def forget_account(self, username: str) -> None:
-        self.succeeded(username)
+    def succeeded(self, db: sqlite_utils.Database, attempt: Attempt) -> None:
+        """The password was right: clear this client's delay and take back the count."""
+        db.execute("DELETE FROM sign_in_backoff WHERE key = ?", [attempt.progressive])
+        for key, _, _ in attempt.windowed:
+            db.execute("UPDATE sign_in_backoff SET failures = max(failures - 1, 0) WHERE key = ?", [key])
 
-
-def _limited(wait: float, detail: str) -> RateLimited:
-    seconds = max(1, math.ceil(wait))
-    return RateLimited(f"{detail} Try again in {seconds} seconds.", headers={"Retry-After": str(seconds)},
-                       extra={"retry_after": seconds})
-
-
-def refuse_if_locked(db: sqlite_utils.Database, username: str) -> None:
-    rows = list(db.query("SELECT locked_at FROM users WHERE username = ?", [username]))
-    if rows and rows[0]["locked_at"]:
-        raise AccountLocked("This account is locked after repeated failed sign-ins. Ask an admin to unlock it.")
-
-
-def record_failure(store: Database, policy: ThrottlePolicy, username: str, address: str) -> None:
-    """Count a failed sign-in (and lock the account at the limit), in its own transaction."""
-    with store.write() as db:
-        rows = list(db.query("SELECT id, agency_id, failed_sign_ins, locked_at FROM users WHERE username = ?",
-                             [username]))
-        if not rows:
-            # Unknown usernames are not stored (they may be mistyped passwords).
-            audit.record(db, "sign-in-failed", agency_id=None, detail={"address": address, "known_user": False})
-            return
-        user = rows[0]
-        count = int(user["failed_sign_ins"]) + 1
-        db.execute("UPDATE users SET failed_sign_ins = ? WHERE id = ?", [count, user["id"]])
-        audit.record(db, "sign-in-failed", agency_id=user["agency_id"], user_id=user["id"],
-                     detail={"address": address, "consecutive_failures": count})
-        if count >= policy.lockout_after and not user["locked_at"]:
-            db.execute("UPDATE users SET locked_at = ? WHERE id = ?", [now_iso(), user["id"]])
-            tokens.revoke_user_tokens(db, user["id"])
-            audit.record(db, "account-locked", agency_id=user["agency_id"], user_id=user["id"], entity="user",
-                         entity_id=user["id"], detail={"consecutive_failures": count})
+    def forget_account(self, db: sqlite_utils.Database, keyring: Keyring, username: str) -> None:
+        """Clear every delay on this account (an admin's 'unlock', e.g. during an attack)."""
+        account = keyring.blind_index("sign-in-account", username.strip().lower())
+        db.execute("DELETE FROM sign_in_backoff WHERE account = ? OR key = ?", [account, account])
 
 
-def record_success(db: sqlite_utils.Database, username: str) -> None:
-    db.execute("UPDATE users SET failed_sign_ins = 0 WHERE username = ? AND failed_sign_ins != 0", [username])
-
-
-def unlock(db: sqlite_utils.Database, user: dict, actor: dict) -> None:
+def unlock(db: sqlite_utils.Database, keyring: Keyring, user: dict, actor: dict) -> None:
+    Throttle().forget_account(db, keyring, user["username"])
     db.execute("UPDATE users SET locked_at = NULL, failed_sign_ins = 0 WHERE id = ?", [user["id"]])
     audit.record(db, "account-unlocked", entity="user", entity_id=user["id"], **actor)
 

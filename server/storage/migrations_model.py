@@ -162,3 +162,5 @@ CREATE TABLE sync_meta (
 
 # The security migrations come after these; importing registers them, in order.
 from . import migrations_security  # noqa: E402,F401
+# Accounts (back-off, refresh rotation, forced password change).
+from . import migrations_accounts  # noqa: E402,F401

@@ -47,10 +47,11 @@ def test_a_revoked_devices_token_stops_working_at_once(client, store):
     refused = client.get("/api/v1/families", headers=auth(phone))
     assert refused.status_code == 401
     assert refused.json()["type"] == "urn:hearthside:problem:device-revoked"
-    # Refreshing does not reopen it: the refresh token itself is refused.
+    # Refreshing does not reopen it: it gets an upload-only pair (sync only, no escrow key).
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
-    assert r.status_code == 401
-    assert r.json()["type"] == "urn:hearthside:problem:device-revoked"
+    assert r.status_code == 200 and r.json()["scope"] == "upload-only" and r.json()["escrow_key"] is None
+    refused = client.get("/api/v1/families", headers=auth(r.json()))
+    assert refused.status_code == 401 and refused.json()["type"] == "urn:hearthside:problem:device-revoked"
 
 
 def test_signing_out_ends_every_token_of_the_device(client, store):
@@ -70,8 +71,11 @@ def test_refresh_swaps_tokens_and_spends_the_old_refresh_token(client, store):
     assert fresh["device"]["id"] == phone["device"]["id"]
     assert fresh["escrow_key"] == phone["escrow_key"]
     assert client.get("/api/v1/me", headers=auth(fresh)).status_code == 200
+    # Presented again (a lost reply) it gets the same pair once; a third time is a replay.
     again = client.post("/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
-    assert again.status_code == 401
+    assert again.status_code == 200 and again.json()["refresh_token"] == fresh["refresh_token"]
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": phone["refresh_token"]})
+    assert replay.status_code == 401
 
 
 def test_signing_in_again_on_the_same_device_keeps_its_enrolment_and_escrow_key(client, store):

@@ -3,6 +3,7 @@ CLI command, and each command must answer --help."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import click
@@ -12,7 +13,8 @@ from click.testing import CliRunner
 from server.cli import main
 from server.settings import documented_settings
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
 
 
 def _commands(group: click.Group, prefix: str = "hearthside"):
@@ -41,3 +43,17 @@ def test_readme_gives_the_two_setup_commands_that_ci_runs():
     assert "./scripts/demo" in README and "./scripts/test" in README
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert "./scripts/test" in ci
+
+
+def test_no_file_in_the_repository_holds_a_merge_conflict_marker():
+    """A conflict resolved by hand once left both versions in a doc; nothing else would notice."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    marked = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix in {".png", ".ico", ".woff2"} or not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
+            marked.append(name)
+    assert marked == []

@@ -22,6 +22,7 @@ SCREENS = [
     ("#/followups", "My follow-ups"),
     ("#/sync", "Sync"),
     ("#/conflicts", "Conflicts"),
+    ("#/account", "Your account"),
     (f"#/visit/{VISIT}", "New birth"),
 ]
 

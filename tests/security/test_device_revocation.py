@@ -30,12 +30,14 @@ def test_a_revoked_phone_changes_nothing_its_upload_waits_for_review_and_it_cann
     r = client.post(f"/api/v1/devices/{device_id}/revoke", headers=admin)
     assert r.status_code == 200 and r.json()["revoked_at"]
 
-    # Its refresh token is refused at once, and its access token opens sync only.
+    # Its access token, and what its refresh token now gets (an upload-only pair without
+    # the escrow key), open sync only.
     r = client.post("/api/v1/auth/refresh", json={"refresh_token": phone.session["refresh_token"]})
-    assert r.status_code == 401
-    assert r.json()["type"] == "urn:hearthside:problem:device-revoked"
-    for path in ("/api/v1/families", f"/api/v1/families/{own}", "/api/v1/devices"):
-        assert client.get(path, headers=phone.headers).status_code == 401
+    assert r.status_code == 200 and r.json()["scope"] == "upload-only" and r.json()["escrow_key"] is None
+    for headers in (phone.headers, auth(r.json())):
+        for path in ("/api/v1/families", f"/api/v1/families/{own}", "/api/v1/devices", "/api/v1/me"):
+            refused = client.get(path, headers=headers)
+            assert refused.status_code == 401 and refused.json()["type"] == "urn:hearthside:problem:device-revoked"
 
     # Before it uploads, it is told to upload (never to wipe).
     first = client.get(PULL, params={"cursor": phone.model.cursor, "holding_seq": 2}, headers=phone.headers).json()

@@ -11,6 +11,7 @@ export const routes = [
   { pattern: "#/followups", title: "My follow-ups", load: () => import("./followups.js") },
   { pattern: "#/sync", title: "Sync", load: () => import("./sync.js") },
   { pattern: "#/conflicts", title: "Conflicts", load: () => import("./conflicts.js") },
+  { pattern: "#/account", title: "Your account", load: () => import("./account.js") },
   // Supervisors and admins.
   { pattern: "#/supervisor", title: "Team overview", load: () => import("./supervisor.js") },
   { pattern: "#/review", title: "Waiting for a decision", load: () => import("./review.js") },
