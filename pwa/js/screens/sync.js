@@ -43,17 +43,28 @@ function norm(s) {
   };
 }
 
+// "Up to date" only when it is: nothing refused, waiting or held. An error state stays
+// "failed" whatever the counts: we never imply the data is safe.
+function stateLabel(s) {
+  if (s.state !== "idle") return STATE_LABEL[s.state] || [s.state, "grey"];
+  if (s.rejected) return ["Not all accepted by the server", "red"];
+  if (s.pending) return ["Waiting to send", "yellow"];
+  if (s.held) return ["Waiting on the server", "yellow"];
+  return STATE_LABEL.idle;
+}
+
 export function syncSummary(raw) {
   const s = norm(raw);
-  // A pending count with an error state stays "failed": we never imply the data is safe.
-  const [label, colour] = s.state === "idle" && s.pending > 0 ? ["Waiting to send", "yellow"] : STATE_LABEL[s.state] || [s.state, "grey"];
+  const [label, colour] = stateLabel(s);
+  // A failure a later sync has got past is history, not the state of things.
+  const failureNow = s.lastFailure && !(s.lastSuccessAt && s.lastFailureAt && s.lastFailureAt <= s.lastSuccessAt);
   return summaryList([
     ["Status", tag(label, colour, { "data-testid": "sync-state", "data-state": s.state })],
     ["Waiting to send", h("span", { "data-testid": "sync-pending" }, String(s.pending))],
     s.held ? ["Waiting on the server", h("span", { "data-testid": "sync-held" }, String(s.held))] : null,
     s.rejected ? ["Not accepted by the server", h("span", { "data-testid": "sync-rejected" }, String(s.rejected))] : null,
     ["Last successful sync", s.lastSuccessAt ? fmtDayTime(s.lastSuccessAt) : "Never"],
-    s.lastFailure ? ["Last failure", h("span", { "data-testid": "sync-failure" },
+    failureNow ? ["Last failure", h("span", { "data-testid": "sync-failure" },
       s.lastFailure, s.lastFailureAt ? ` (${fmtDayTime(s.lastFailureAt)})` : "")] : null,
   ], { "data-testid": "sync-summary" });
 }
