@@ -158,3 +158,7 @@ CREATE TABLE sync_meta (
 ) STRICT;
 """)
     db.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)", [str(uuid.uuid4())])
+
+
+# Later migrations live beside this file; importing registers them, in order.
+from . import migrations_record  # noqa: E402,F401
