@@ -150,11 +150,11 @@ def model() -> None:
 @model.command("js")
 @click.option("--write/--no-write", default=False, help="Write pwa/js/generated/model.js instead of printing it.")
 def js(write: bool) -> None:
-    """Print (or write) the PWA's generated modules: the model, and the family views."""
+    """Print the PWA's generated model module, or write it and the family views' module."""
+    if not write:
+        click.echo(render(), nl=False)
+        return
     for target, text in ((TARGET, render()), (VIEWS_TARGET, render_views())):
-        if not write:
-            click.echo(text, nl=False)
-            continue
         path = target_path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

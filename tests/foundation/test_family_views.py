@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest
@@ -144,3 +143,14 @@ def test_the_subject_access_export_of_a_child_lists_their_chronology_and_draws_t
     page = httpx.get(url, params={"format": "html"}, headers=headers, timeout=30).raise_for_status().text
     assert "Chronology of significant events" in page and "No access" in page
     assert "<svg" in page and ">Kerry Delaney</text>" in page and "<script" not in page
+
+
+def test_model_js_write_also_writes_the_family_views_module(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    monkeypatch.setenv("HEARTHSIDE_PWA_DIR", str(tmp_path))
+    written = CliRunner().invoke(main, ["model", "js", "--write"])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / VIEWS_TARGET).read_text(encoding="utf-8") == render_views()
