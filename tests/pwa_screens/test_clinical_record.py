@@ -42,7 +42,7 @@ def test_a_childs_chronology_and_the_family_genogram_open_offline(phone):
         unlock(page)
         delaney, mason = _sid("family", "delaney"), _sid("person", "delaney", "c1")
         go(page, f"#/family/{delaney}")
-        page.locator(f'[data-testid="open-chronology"][data-person-id="{mason}"]').click()
+        page.locator(f'[data-testid="open-chronology"][data-child-id="{mason}"]').click()
         page.get_by_test_id("chronology-events").wait_for()
         events = page.get_by_test_id("chronology-event")
         kinds = [e.get_attribute("data-kind") for e in events.all()]
