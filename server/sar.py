@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import audit, retention
+from . import audit, retention, sar_views
 from .access import Principal, require_role
 from .clock import now_iso
 from .errors import NotFound
@@ -92,6 +92,8 @@ def build(db: sqlite_utils.Database, keyring: Keyring, p: Principal, person_id: 
         ],
         "family": {**_clean(family), "retention_class": fam_class, "third_party_review": True} if family else None,
         "relationships": relationships,
+        "chronology": sar_views.chronology(person_id, rows),
+        "genogram": sar_views.genogram(list(persons.values()), rows("relationship"), who),
         "visits": visits,
         "checklist_responses": [tagged(r, r["subject_id"]) for r in rows("checklist_response")
                                 if r["subject_id"] == person_id],
@@ -118,7 +120,8 @@ def build(db: sqlite_utils.Database, keyring: Keyring, p: Principal, person_id: 
 
 _SECTIONS = [
     ("subject", "The person"), ("household", "Other people in the household (third parties)"),
-    ("family", "Family record"), ("relationships", "Relationships"), ("visits", "Visits"),
+    ("family", "Family record"), ("relationships", "Relationships"),
+    ("chronology", "Chronology of significant events"), ("genogram", "Genogram (third parties named)"), ("visits", "Visits"),
     ("checklist_responses", "Checklist answers about the person"), ("observations", "Observations"),
     ("addenda", "Addenda"), ("follow_ups", "Follow-ups"), ("flags", "Flags to the supervisor"),
     ("access_history", "Who has accessed these records"),
@@ -165,7 +168,12 @@ def render_html(data: dict[str, Any]) -> str:
     for key, title in _SECTIONS:
         value = data.get(key)
         parts.append(f"<section><h2>{html.escape(title)}</h2>")
-        if not value:
+        if key == "chronology":
+            parts.append(sar_views.chronology_html(value or []))
+        elif key == "genogram" and value and value["people"]:
+            parts.append(sar_views.genogram_svg(value))
+            parts.extend(_record(v) for v in value["relationships"])
+        elif not value:
             parts.append("<p>None held.</p>")
         elif isinstance(value, dict):
             parts.append(_record(value))

@@ -133,6 +133,21 @@ OBSERVATION_KINDS = _c(
     ("analysis", "Analysis", "What it means for the child: risks, strengths, what next."),
 )
 SEEN_OR_TOLD = _c(("seen", "I saw it"), ("told", "I was told"))
+# What a review looks for at each visit (the 10 Principles: decisions and their rationale,
+# information-sharing decisions; LLR: interpreters). Not sharing is a decision too, with a reason.
+INFORMATION_SHARED = _c(
+    ("shared", "Yes, information was shared", "Say what, with whom and why."),
+    ("not-shared", "No: I decided not to share", "Say why not."),
+    ("nothing-to-share", "No: nothing needed sharing"),
+)
+# A family member, friend or child must never interpret: the choice exists so that the
+# record says so honestly when it happened (and the phone warns at once).
+INTERPRETER = _c(
+    ("not-needed", "Not needed: everyone spoke and understood English"),
+    ("professional", "A professional interpreter", "In person, by phone or by video."),
+    ("not-available", "Needed, but no professional interpreter was available"),
+    ("family-or-child", "A family member, friend or child interpreted"),
+)
 SEVERITIES = _c(("urgent", "Urgent"), ("high", "High"), ("routine", "Routine"))
 # Why a kept entry needs a person's attention (set by the server, never by an op).
 ATTENTION = _c(("visit-deleted", "Its visit was deleted"), ("person-deleted", "The person it is about was deleted"),
@@ -203,6 +218,14 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
         Field("no_access", "bool", default=False),
         Field("present", "json", personal=True),
         Field("summary", "text", LONG_TEXT, personal=True),
+        Field("decisions", "text", LONG_TEXT, personal=True),
+        Field("rationale", "text", LONG_TEXT, personal=True),
+        Field("information_shared", "choice", choices=INFORMATION_SHARED),
+        Field("shared_what", "text", SHORT_TEXT, personal=True),
+        Field("shared_with", "text", SHORT_TEXT, personal=True),
+        Field("shared_why", "text", SHORT_TEXT, personal=True),
+        Field("interpreter", "choice", choices=INTERPRETER),
+        Field("interpreter_language", "text", NAME_TEXT, personal=True),
     ), Policy(create=OWNER_OR_MANAGER, set_default=OWNER_OR_MANAGER,
               set={"practitioner_id": ANY_MANAGER}, delete=OWNER_OR_MANAGER),
         owner="practitioner_id", frozen_when=("status", ("completed",))),

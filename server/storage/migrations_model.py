@@ -160,7 +160,7 @@ CREATE TABLE sync_meta (
     db.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)", [str(uuid.uuid4())])
 
 
-# The security migrations come after these; importing registers them, in order.
+# Later migrations live beside this file; importing registers them, in order.
 from . import migrations_security  # noqa: E402,F401
-# Accounts (back-off, refresh rotation, forced password change).
 from . import migrations_accounts  # noqa: E402,F401
+from . import migrations_record  # noqa: E402,F401

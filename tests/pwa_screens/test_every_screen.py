@@ -21,6 +21,11 @@ def test_every_screen_renders_without_placeholder_text(screens_server, browser_c
         ids = page.evaluate(IDS, entity)
         assert ids, entity
         routes += [route + i for i in ids]
+    for family_id in page.evaluate(IDS, "family"):
+        routes.append(f"#/family/{family_id}/genogram")
+    children = page.evaluate("""async () => (await window.__hearthside.model.list('person'))
+        .filter((p) => p.role === 'child' || p.role === 'unborn').map((p) => [p.family_id, p.id])""")
+    routes += [f"#/family/{f}/chronology/{c}" for f, c in children]
     shown_wrong = []
     for route in routes:
         go(page, route)  # waits for the screen's h1

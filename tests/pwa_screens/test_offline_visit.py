@@ -25,6 +25,7 @@ NOTE = "Sentinel-Quillon: cot seen upstairs by the window"
 OBSERVATION = "Sentinel-Marrowby: Ivy fed well and settled on her back in the cot"
 PARENT_VIEW = "Sentinel-Tarrant: Jordan says the nights are the hardest"
 CHILD_WORDS = "Sentinel-Wren: Ivy cooed at the mobile"
+DECISIONS = "Sentinel-Petrel: safer-sleep plan agreed; ICON with Jordan next week"
 
 
 def answer(page, item: str, value: str) -> None:
@@ -136,10 +137,19 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     summary = page.get_by_test_id("error-summary")
     summary.wait_for()
     assert "Domestic abuse" in summary.inner_text()
+    assert "Record what you decided at this visit" in summary.inner_text()
     for carer in (MUM, PARTNER):
         go(page, f"#/visit/{VISIT}/checklist/domestic-abuse-enquiry/{carer}")
         answer(page, "alone-and-safe", "no")
         back_to_tasks(page)
+    # Before signing: what was decided and why, what was shared, how the family was spoken with.
+    go(page, f"#/visit/{VISIT}/record")
+    page.get_by_test_id("record-decisions").fill(DECISIONS)
+    page.get_by_test_id("record-rationale").fill("Sentinel-Rationale: bed-sharing with a smoker and ICON not given to Jordan")
+    page.get_by_test_id("record-information_shared").locator('input[data-value="not-shared"]').check()
+    page.get_by_test_id("record-shared_why").fill("Nothing beyond the flag to the supervisor at this point")
+    page.get_by_test_id("record-interpreter").locator('input[data-value="not-needed"]').check()
+    page.get_by_test_id("record-done").click()
     page.get_by_test_id("task-check").click()
     outcome = page.get_by_test_id("visit-outcome")
     outcome.wait_for()
@@ -164,7 +174,7 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     # At rest: no store of IndexedDB and no Cache Storage entry holds the visit in clear.
     scan = page.evaluate(SCAN_JS)
     assert scan["stores"]["hearthside/outbox"] >= pending and scan["cached"] >= 10
-    for sentinel in ("Brennan", "Quarry Lane", NOTE, OBSERVATION, PARENT_VIEW, CHILD_WORDS):
+    for sentinel in ("Brennan", "Quarry Lane", NOTE, OBSERVATION, PARENT_VIEW, CHILD_WORDS, DECISIONS):
         assert sentinel not in scan["text"], f"{sentinel!r} found in clear at rest"
 
     # -- the browser is closed and opened again, still offline ------------------------------
@@ -192,7 +202,8 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
         assert wait_outbox_settled(page) == []
     finally:
         ctx2.close()
-    assert server_rows(screens_server, "SELECT status FROM visits WHERE id = ?", [VISIT]) == [("completed",)]
+    assert server_rows(screens_server, "SELECT status, information_shared, interpreter FROM visits WHERE id = ?",
+                       [VISIT]) == [("completed", "not-shared", "not-needed")]
     assert server_rows(screens_server, "SELECT count(*) FROM checklist_responses WHERE visit_id = ?",
                        [VISIT]) == [(answers,)]
     assert server_rows(screens_server, "SELECT kind FROM observations WHERE visit_id = ? ORDER BY kind",

@@ -19,6 +19,8 @@ SCREENS = [
     ("#/today", "Today"),
     ("#/caseload", "Caseload"),
     (f"#/family/{FAMILY}", "Greaves family"),
+    (f"#/family/{FAMILY}/chronology/{_sid('person', 'greaves', 'c1')}", "Chronology"),
+    (f"#/family/{_sid('family', 'castellano')}/genogram", "Genogram"),
     ("#/followups", "My follow-ups"),
     ("#/sync", "Sync"),
     ("#/conflicts", "Conflicts"),
@@ -56,7 +58,7 @@ def test_main_screens_fit_320px_and_have_no_serious_accessibility_violations(scr
     page.get_by_test_id("checklist-tasks").wait_for()
     check("visit hub")
     for step in (f"checklist/safe-sleep/{BABY}", f"checklist/icon/{PARTNER}", f"checklist/home-conditions/{BABY}",
-                 "observations", "check"):
+                 "observations", "record", "check"):
         go(page, f"#/visit/{VISIT}/{step}")
         check(step)
     page.get_by_test_id("sign").click()

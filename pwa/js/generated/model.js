@@ -48,7 +48,15 @@ export const MODEL = {
       "signed_by": {"type": "id", "server_owned": true, "ref": "user"},
       "no_access": {"type": "bool"},
       "present": {"type": "json", "personal": true},
-      "summary": {"type": "text", "max_length": 20000, "personal": true}
+      "summary": {"type": "text", "max_length": 20000, "personal": true},
+      "decisions": {"type": "text", "max_length": 20000, "personal": true},
+      "rationale": {"type": "text", "max_length": 20000, "personal": true},
+      "information_shared": {"type": "choice", "choices": [{"value": "shared", "label": "Yes, information was shared", "hint": "Say what, with whom and why."}, {"value": "not-shared", "label": "No: I decided not to share", "hint": "Say why not."}, {"value": "nothing-to-share", "label": "No: nothing needed sharing"}]},
+      "shared_what": {"type": "text", "max_length": 2000, "personal": true},
+      "shared_with": {"type": "text", "max_length": 2000, "personal": true},
+      "shared_why": {"type": "text", "max_length": 2000, "personal": true},
+      "interpreter": {"type": "choice", "choices": [{"value": "not-needed", "label": "Not needed: everyone spoke and understood English"}, {"value": "professional", "label": "A professional interpreter", "hint": "In person, by phone or by video."}, {"value": "not-available", "label": "Needed, but no professional interpreter was available"}, {"value": "family-or-child", "label": "A family member, friend or child interpreted"}]},
+      "interpreter_language": {"type": "text", "max_length": 100, "personal": true}
     }},
     "checklist_response": {"store": "responses", "insert_only": false, "fields": {
       "visit_id": {"type": "id", "immutable": true, "required": true, "ref": "visit"},

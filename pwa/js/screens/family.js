@@ -82,6 +82,9 @@ export async function render(root, params) {
 
     h("section", { "aria-labelledby": "fam-chron" },
       h("h2", { id: "fam-chron", class: "hs-h2" }, "Chronology"),
+      h("ul", { class: "hs-list" }, children.map((c) => h("li", {}, h("a", { href: `#/family/${familyId}/chronology/${c.id}`,
+        "data-testid": "open-chronology", "data-child-id": c.id }, `Chronology of significant events: ${personName(c)}`))),
+        h("li", {}, h("a", { href: `#/family/${familyId}/genogram`, "data-testid": "open-genogram" }, "Genogram of the family"))),
       past.length
         ? h("ol", { class: "hs-timeline", "data-testid": "chronology" }, past.map((v) => {
             const present = (v.present || []).map((id) => personName(byId.get(id)));

@@ -18,6 +18,7 @@ import { conflictNote } from "./conflicts.js";
 import * as refused from "../refused.js";
 import { OBS_KINDS, kindLabel, refusedOpts, visitSync } from "./visit-entries.js";
 import { renderObservations, recordingContext } from "./visit-observations.js";
+import { renderRecord, recordErrors, recordSummary, ethnicityMissing } from "./visit-record.js";
 
 export { OBS_KINDS };
 
@@ -88,6 +89,8 @@ export async function render(root, params) {
     cleanup = renderChecklist(root, ctx, params.checklistId, params.subjectId);
   } else if (step === "observations") {
     cleanup = await renderObservations(root, ctx);
+  } else if (step === "record") {
+    cleanup = renderRecord(root, ctx);
   } else if (step === "check") {
     cleanup = await renderCheck(root, ctx);
   } else if (step === "no-access" || ctx.visit.no_access) {
@@ -150,7 +153,11 @@ function renderHub(root, ctx) {
     h("h2", { class: "hs-h2" }, "3. Observations"),
     taskList([{ text: "Observations", href: `#/visit/${visit.id}/observations`, status: obsCount ? "completed" : "not-started",
                 testid: "task-observations", hint: obsCount ? `${obsCount} recorded` : "Facts, judgements, the child's own words, parents' views, analysis" }]),
-    h("h2", { class: "hs-h2" }, "4. Check and sign"),
+    h("h2", { class: "hs-h2" }, "4. Decisions and information sharing"),
+    taskList([{ text: "Decisions, sharing and interpreter", href: presenceDone ? `#/visit/${visit.id}/record` : null,
+                status: !presenceDone ? "cannot-start" : recordErrors(ctx).length ? "not-started" : "completed", testid: "task-record",
+                hint: "What you decided and why, information shared, the interpreter, each person's ethnicity" }]),
+    h("h2", { class: "hs-h2" }, "5. Check and sign"),
     taskList([{ text: "Check your answers and sign", href: presenceDone ? `#/visit/${visit.id}/check` : null,
                 status: presenceDone ? "not-started" : "cannot-start", testid: "task-check" }]),
     presenceDone ? null : h("p", { class: "hs-body" },
@@ -395,6 +402,7 @@ function signErrors(ctx) {
   if (!ctx.visit.no_access && ctx.present.size === 0) {
     errors.push({ text: "Record who was present", href: `#/visit/${ctx.visit.id}/presence` });
   }
+  errors.push(...recordErrors(ctx));
   for (const t of ctx.tasks) {
     // Carers who were not seen cannot be asked; children always need an answer (even "no").
     if (t.subject && t.subject.kind === "carer" && !ctx.present.has(t.subject.id)) continue;
@@ -431,8 +439,11 @@ async function renderCheck(root, ctx) {
     ...screenTitle("Check your answers before signing", { caption: `${ctx.b.family.family_name} family · ${visitTypeLabel(ctx.visit.type)}` }),
     refusedSection(ctx.refused, refusedOpts(ctx)),
     outcomeView(outcome, ctx.byId, { heading: "What this visit will raise" }),
-    warningsView(warnings),
+    warningsView([...warnings, ...ethnicityMissing(ctx).map((p) => ({ where: `Ethnicity: ${personName(p)}`,
+      warning: { code: "ethnicity-not-recorded", message: "Not recorded. Ask, and record it as the person describes it (or \"Not stated\").",
+                 source: "LLR key practice points: working with diverse communities" }, href: `#/visit/${ctx.visit.id}/record` }))]),
     ...answersSummary(ctx, { changeLinks: true }),
+    ...recordSummary(ctx, { changeLinks: true }),
     h("h2", { class: "hs-h2" }, "Observations"),
     ctx.observations.length
       ? h("ul", { class: "hs-list hs-list--bordered" }, ctx.observations.map((o) => h("li", {},
@@ -538,6 +549,7 @@ async function renderSigned(root, ctx) {
     h("p", { class: "hs-body" }, `Signed ${fmtDayTime(visit.completed_at)}. This record is read-only.`),
     outcomeEl,
     ...answersSummary(ctx, { changeLinks: false }),
+    ...recordSummary(ctx, { changeLinks: false }),
     visit.summary ? [h("h2", { class: "hs-h2" }, "What happened"), h("p", { class: "hs-body" }, visit.summary)] : null,
     h("h2", { class: "hs-h2" }, "Observations"),
     ctx.observations.length
