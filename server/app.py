@@ -37,6 +37,7 @@ from .push.scheduler import Scheduler
 from .push.sender import Sender
 from .security import headers as security_headers
 from .security import limits as security_limits
+from .security import serving
 from .security.controller import SecurityAdminController
 from .security.throttle import Throttle
 from .settings import Settings
@@ -151,5 +152,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Around the whole app (not per route), so 404s, 415s and static files get them too.
     security_limits.install(app)
-    security_headers.install(app, trust_proxy=settings.trust_proxy)
+    security_headers.install(app)
+    serving.install(app)
     return app
