@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Around the whole app (not per route), so 404s, 415s and static files get them too.
-    security_limits.install(app)
+    security_limits.install(app, body_timeout_seconds=settings.body_timeout_seconds)
     security_headers.install(app)
     serving.install(app)
     return app

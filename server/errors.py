@@ -95,8 +95,20 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class RateLimited(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class RequestTimeout(DomainError):
+    status, slug, title = 408, "request-timeout", "The request body did not arrive in time"
+
+    def __init__(self) -> None:
+        # The rest of a late body would be read as the next request: close the connection.
+        super().__init__("Send the whole request body within the server's time limit.", headers={"connection": "close"})
 
 
 def problem_response(
@@ -113,6 +125,24 @@ def problem_response(
     )
     body.update(extra or {})
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
+
+
+def problem_body(status: int, slug: str, title: str, detail: str = "", errors: list[FieldError] | None = None,
+                 extra: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = msgspec.to_builtins(
+        Problem(type=f"urn:hearthside:problem:{slug}", title=title, status=status, detail=detail, errors=errors or [])
+    )
+    body.update(extra or {})
+    return msgspec.json.encode(body)
+
+
+async def send_problem(send: Any, exc: DomainError) -> None:
+    """Answer from ASGI code that runs outside Litestar (request guards): the same body."""
+    body = problem_body(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.extra)
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response:
@@ -218,7 +248,11 @@ __all__ = [
     "PreconditionFailed",
     "PreconditionRequired",
     "RateLimited",
+    "RequestTimeout",
     "Unauthorized",
+    "UnsupportedMediaType",
     "exception_handlers",
+    "problem_body",
     "problem_response",
+    "send_problem",
 ]

@@ -6,18 +6,19 @@
 - Wrong content type: a body sent to the API that is not JSON gets 415 before any handler
   runs (so ``text/plain`` smuggling a JSON body is refused, not parsed).
 - Invalid UTF-8 and nesting deeper than the decoder allows: 400 via exception handlers.
+- A body that does not arrive within ``HEARTHSIDE_BODY_TIMEOUT_SECONDS``: 408, connection
+  closed (``BodyDeadline``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import re
-
-import msgspec
+import anyio
 from litestar.exceptions import ValidationException
 
-from ..errors import FieldError, problem_response
+from ..errors import FieldError, RequestTimeout, UnsupportedMediaType, problem_response, send_problem
 from ..errors import _validation_error as _foundation_validation_error
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -45,16 +46,52 @@ class RequestGuard:
         if scope["type"] == "http" and scope.get("path", "").startswith("/api/") and scope["method"] in _BODY_METHODS:
             headers = dict(scope.get("headers", []))
             if _has_body(headers) and not _is_json(headers.get(b"content-type", b"").decode("latin-1")):
-                body = msgspec.json.encode(_problem(415, "unsupported-media-type", "Unsupported media type",
-                                                    "Send the body as JSON (Content-Type: application/json).",
-                                                    "header.content-type", "must be application/json"))
                 await _drain(receive)
-                await send({"type": "http.response.start", "status": 415,
-                            "headers": [(b"content-type", b"application/problem+json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
+                await send_problem(send, UnsupportedMediaType(
+                    "Send the body as JSON (Content-Type: application/json).",
+                    errors=[FieldError("header.content-type", "must be application/json")]))
                 return
         await self.app(scope, receive, send)
+
+
+class BodyDeadline:
+    """ASGI wrapper giving a request's body a deadline: a client that sends a Content-Length
+    and then trickles (or stops) gets 408 and its connection closed, instead of holding a
+    connection open for as long as it likes. The deadline runs from the request's start;
+    once the body is complete, later receives (waiting for a disconnect) are not timed."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.seconds
+        complete = started = False
+
+        async def timed_receive() -> Any:
+            nonlocal complete
+            if complete:
+                return await receive()
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+                message = await receive()
+                complete = message["type"] != "http.request" or not message.get("more_body")
+                return message
+            raise RequestTimeout()
+
+        async def tracked_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracked_send)
+        except RequestTimeout as exc:
+            # Raised outside Litestar's handlers (in a guard above): answer here.
+            if not started:
+                await send_problem(send, exc)
 
 
 async def _drain(receive: Any) -> None:
@@ -67,11 +104,6 @@ async def _drain(receive: Any) -> None:
         seen += len(message.get("body", b""))
         if not message.get("more_body"):
             return
-
-
-def _problem(status: int, slug: str, title: str, detail: str, field: str, message: str) -> dict[str, Any]:
-    return {"type": f"urn:hearthside:problem:{slug}", "title": title, "status": status, "detail": detail,
-            "errors": [{"field": field, "message": message}]}
 
 
 def _too_deep(_: Any, exc: RecursionError) -> Any:
@@ -102,5 +134,5 @@ def _validation_error(request: Any, exc: ValidationException) -> Any:
 exception_handlers = {RecursionError: _too_deep, UnicodeDecodeError: _bad_text, ValidationException: _validation_error}
 
 
-def install(app: Any) -> None:
-    app.asgi_handler = RequestGuard(app.asgi_handler)
+def install(app: Any, *, body_timeout_seconds: float) -> None:
+    app.asgi_handler = BodyDeadline(RequestGuard(app.asgi_handler), body_timeout_seconds)
