@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         state=state,
         dependencies=dependencies,
-        exception_handlers={**exception_handlers, **security_limits.exception_handlers},  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[
             # Everything under /api/v1 needs a signed-in device unless marked public; the
             # agency API authenticates its clients itself.
