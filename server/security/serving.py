@@ -5,6 +5,8 @@ Forwarded headers are believed in one place only, uvicorn's proxy-headers layer:
 ``HEARTHSIDE_TRUSTED_PROXIES``. It rewrites the request's client address and scheme. The
 app then drops the headers themselves (``ForwardedHeadersDropped``), so no later code can
 read a forged ``X-Forwarded-For`` from a peer that was not trusted.
+
+HEAD is answered wherever GET is (``HeadAsGet``).
 """
 
 from __future__ import annotations
@@ -46,5 +48,26 @@ class ForwardedHeadersDropped:
         await self.app(scope, receive, send)
 
 
+class HeadAsGet:
+    """ASGI wrapper answering HEAD wherever GET is answered: the GET's status and headers
+    (Content-Length included), no body. Litestar routes HEAD only where a handler says so."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Any) -> None:
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not message.get("more_body"):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def install(app: Any) -> None:
-    app.asgi_handler = ForwardedHeadersDropped(app.asgi_handler)
+    app.asgi_handler = ForwardedHeadersDropped(HeadAsGet(app.asgi_handler))

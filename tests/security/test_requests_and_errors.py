@@ -129,3 +129,14 @@ def test_a_sync_op_refused_for_a_bad_value_does_not_quote_it(admin, family_id):
           "entity_id": str(uuid.uuid4()), "family_id": family_id, "values": {}, "hlc": "x"}
     r = admin.post("/api/v1/sync/push", json={"ops": [op]})
     assert r.status_code < 500 and MARK not in r.text and "<script" not in r.text, r.text
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/sw.js", "/js/app.js", "/manifest.webmanifest", "/health",
+                                  "/api/v1/me", "/schema/openapi.json", "/no/such/file.js"])
+def test_head_answers_like_get_without_a_body(admin, path):
+    get, head = admin.get(path), admin.head(path)
+    assert head.status_code == get.status_code and head.status_code != 405, (path, head.status_code)
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("content-length") == get.headers.get("content-length")
+    assert head.headers["content-security-policy"] == get.headers["content-security-policy"]
