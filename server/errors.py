@@ -21,7 +21,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from sync.policy import Refused
+from sync.policy import ID_TAKEN, Refused
 from sync.values import Invalid
 
 log = logging.getLogger("hearthside.errors")
@@ -251,6 +251,11 @@ _REFUSALS: dict[str, type[DomainError]] = {
 }
 
 
+def id_taken(field: str = "body.id") -> InvalidInput:
+    """A client-chosen id that is taken, wherever (and whoever's) the record holding it is."""
+    return InvalidInput(ID_TAKEN[:1].upper() + ID_TAKEN[1:] + ".", errors=[FieldError(field, ID_TAKEN)])
+
+
 def refusal_error(exc: Refused) -> DomainError:
     cls = _REFUSALS.get(exc.kind, InvalidInput)
     errors = [FieldError(f"body.{exc.field}", exc.reason)] if exc.field else []
@@ -302,6 +307,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "exception_handlers",
+    "id_taken",
     "problem_body",
     "problem_response",
     "send_problem",
