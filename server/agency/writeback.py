@@ -198,9 +198,10 @@ def write(
     existing = records.get(db, keyring, entity, row_id, include_deleted=True)
     if existing is not None and (existing["agency_id"] != client.agency_id or existing["deleted"]
                                  or (entity != "family" and existing["family_id"] != family_id)):
-        # Out of reach: "no such record" to change, and the one taken-id answer to create
-        # (the same whoever holds it), never an answer that says where it is.
-        if mode == "update":
+        # Out of reach: "no such record" to change (PUT included), and to create with a
+        # chosen id the one taken-id answer (the same whoever holds it), never an answer
+        # that says where the record is.
+        if mode != "create":
             raise NotFound(f"No such {entity}.")
         raise id_taken()
     if existing is None:
