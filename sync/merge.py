@@ -218,9 +218,7 @@ class Batch(Checks, FieldMerge):
 
     def _load(self, entity: Entity, entity_id: str, family_id: str) -> dict[str, Any]:
         current = records.get(self.db, self.keyring, entity.name, entity_id, include_deleted=True)
-        # One answer for a record that is not there and one that is elsewhere (another
-        # agency, another family): which records exist outside one's reach is itself
-        # information.
+        # Not there and elsewhere (another agency or family) answer alike: existence is information.
         if current is None or current["agency_id"] != self.writer.agency_id or current["family_id"] != family_id:
             raise Refused("no such record", "not-found")
         self.require_family(family_id)
@@ -295,16 +293,10 @@ class Batch(Checks, FieldMerge):
                          values: dict[str, Any]) -> Outcome:
         """Creating an id that exists: each value merges as a set on base version 0, so equal
         values are no-ops and different values conflict (never overwrite)."""
-        # An id taken by a record the writer cannot see gets one answer wherever that
-        # record is (another agency, another family, a family out of reach).
-        taken = Refused(ID_TAKEN, "invalid", "entity_id")
-        if existing["agency_id"] != self.writer.agency_id or existing["family_id"] != op.family_id:
-            raise taken
-        if entity.name == "family":
-            try:
-                self.require_family(op.family_id)
-            except Refused:
-                raise taken from None
+        # An id held out of reach (another agency or family; a family out of reach): one answer.
+        if existing["agency_id"] != self.writer.agency_id or existing["family_id"] != op.family_id \
+                or (entity.name == "family" and not self.in_reach(op.family_id)):
+            raise Refused(ID_TAKEN, "invalid", "entity_id")
         self.require_family(op.family_id)
         if existing["deleted"]:
             raise Refused("the record was deleted", "not-found")
