@@ -239,7 +239,7 @@ def _http_error(_: Request, exc: HTTPException) -> Response:
         return problem_response(status, "server-error", "Something went wrong", "")
     slug, title = _SLUGS.get(status, ("client-error", "Request refused"))
     detail = next((text for prefix, text in _HTTP_DETAILS if str(exc.detail).startswith(prefix)), "")
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after")}
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
     return problem_response(status, slug, title, detail, None, headers)
 
 
