@@ -41,6 +41,7 @@ from .push.sender import Sender
 from .security import headers as security_headers
 from .security import limits as security_limits
 from .security.alerts import AlertsController
+from .security import serving
 from .security.controller import SecurityAdminController
 from .security.throttle import Throttle
 from .settings import Settings
@@ -156,7 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         state=state,
         dependencies=dependencies,
-        exception_handlers={**exception_handlers, **security_limits.exception_handlers},  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
         middleware=[
             # Everything under /api/v1 needs a signed-in device unless marked public; the
             # agency API authenticates its clients itself.
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Around the whole app (not per route), so 404s, 415s and static files get them too.
-    security_limits.install(app)
-    security_headers.install(app, trust_proxy=settings.trust_proxy)
+    security_limits.install(app, body_timeout_seconds=settings.body_timeout_seconds)
+    security_headers.install(app)
+    serving.install(app)
     return app

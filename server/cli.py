@@ -51,10 +51,9 @@ def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from .app import create_app
+    from .security.serving import uvicorn_options
 
-    # access_log off: request lines carry ids in paths and query strings; keep logs free
-    # of anything that could identify a family.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, **uvicorn_options(settings))
 
 
 @main.command()

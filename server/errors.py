@@ -6,7 +6,8 @@ turns them (and Litestar's own validation / HTTP errors) into the same body shap
     {"type": "urn:hearthside:problem:<slug>", "title": ..., "status": ..., "detail": ...,
      "errors": [{"field": "body.username", "message": "..."}]}
 
-Error bodies never carry personal data: ids the caller sent and field names only.
+Error bodies never echo what the client sent: no values, no paths or query strings, no
+member names it made up; a field is named by its schema path (``body.persons[0].role``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from sync.policy import Refused
+from sync.policy import ID_TAKEN, Refused
 from sync.values import Invalid
 
 log = logging.getLogger("hearthside.errors")
-_MEMBER = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -63,6 +63,10 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
+class BadRequest(DomainError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
 class InvalidInput(DomainError):
     status, slug, title = 422, "invalid-input", "The request is not valid"
 
@@ -95,8 +99,20 @@ class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class RateLimited(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class RequestTimeout(DomainError):
+    status, slug, title = 408, "request-timeout", "The request body did not arrive in time"
+
+    def __init__(self) -> None:
+        # The rest of a late body would be read as the next request: close the connection.
+        super().__init__("Send the whole request body within the server's time limit.", headers={"connection": "close"})
 
 
 def problem_response(
@@ -115,8 +131,63 @@ def problem_response(
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers or {})
 
 
+def problem_body(status: int, slug: str, title: str, detail: str = "", errors: list[FieldError] | None = None,
+                 extra: dict[str, Any] | None = None) -> bytes:
+    body: dict[str, Any] = msgspec.to_builtins(
+        Problem(type=f"urn:hearthside:problem:{slug}", title=title, status=status, detail=detail, errors=errors or [])
+    )
+    body.update(extra or {})
+    return msgspec.json.encode(body)
+
+
+async def send_problem(send: Any, exc: DomainError) -> None:
+    """Answer from ASGI code that runs outside Litestar (request guards): the same body."""
+    body = problem_body(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.extra)
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _domain_error(_: Request, exc: DomainError) -> Response:
     return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, exc.headers, exc.extra)
+
+
+# What a validator says about a value never carries the value: msgspec quotes it
+# ("Invalid enum value '<script>...'") and names members the client made up ("unknown
+# field `x`"); both are dropped here. Backticked type names (`str`, `int | null`) stay.
+_UNKNOWN = re.compile(r"unknown field `[^`]*`")
+_MISSING = re.compile(r"missing required field `([A-Za-z0-9_]+)`")
+_AT = re.compile(r"\s*- at `\$\.?([^`]*)`\s*$")
+_QUOTED = re.compile(r"\s*'.*'")
+_TICKED = re.compile(r"`([^`]*)`")
+_TYPE_NAME = re.compile(r"^[a-z0-9]+( \| [a-z0-9]+)*$")
+_SCHEMA_PATH = re.compile(r"^[A-Za-z0-9_.\[\]-]*$")  # names, [0] indices, [...] for a dict's keys
+
+
+def field_error(source: str, key: str | None, message: str) -> FieldError:
+    """A validator's complaint as ``{"field": <schema path>, "message": <no values>}``."""
+    at = _AT.search(message)
+    if at:
+        message = message[: at.start()]
+        key = ".".join(k for k in (key, at.group(1)) if k) or None
+    if source == "body" and key and (key == "data" or key.startswith(("data.", "data["))):
+        key = key[4:].lstrip(".") or None  # the handler's parameter name is not the schema's
+    if key and not _SCHEMA_PATH.match(key):
+        key = None  # a path that is not the schema's own words names only the source
+    if _UNKNOWN.search(message):
+        message = "unknown field (not in the schema)"  # on the object holding it
+    elif missing := _MISSING.search(message):
+        key, message = ".".join(k for k in (key, missing.group(1)) if k), "required"
+    else:
+        message = _QUOTED.sub("", message)
+        message = _TICKED.sub(lambda m: m.group(0) if _TYPE_NAME.match(m.group(1)) else "a value", message)
+    field = (source + ("" if key.startswith("[") else ".") + key) if key else source
+    return FieldError(field=field, message=message.strip()[:200] or "not valid")
+
+
+def validation_errors(exc: msgspec.ValidationError, source: str = "body") -> list[FieldError]:
+    return [field_error(source, None, str(exc))]
 
 
 def _validation_error(_: Request, exc: ValidationException) -> Response:
@@ -124,24 +195,25 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
     for item in exc.extra or []:
         if isinstance(item, dict):
             source = item.get("source") or "body"
-            source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
-            key = item.get("key")
-            message = str(item.get("message", ""))
-            # msgspec reports a missing or unknown member against the whole object; name
-            # the member itself so a client can put the message beside the right input.
-            named = _MEMBER.search(message)
-            if named and key in (None, "", "data"):
-                key = named.group(1)
-            elif named and key:
-                key = f"{key}.{named.group(1)}"
-            if source == "body" and key == "data":
-                key = None
-            field = f"{source}.{key}" if key else str(source)
-            errors.append(FieldError(field=field, message=str(item.get("message", "invalid value"))))
-    detail = exc.detail if exc.detail and not exc.detail.startswith("Validation failed for") else ""
-    return problem_response(
-        400, "invalid-input", "The request is not valid", detail or "Some fields are not valid.", errors
-    )
+            source = str(getattr(source, "value", source))  # ParamType.QUERY -> "query"
+            key, message = item.get("key"), str(item.get("message", ""))
+            if source == "body" and key in (None, "", "data") and isinstance(exc.__cause__, msgspec.ValidationError):
+                # Litestar keeps no path for a body that is a list ("$[0].version"):
+                # msgspec's own message still has it.
+                key, message = None, str(exc.__cause__)
+            errors.append(field_error(source, key, message))
+    # Litestar's own detail quotes the method and path the client sent: never passed on.
+    return problem_response(400, "invalid-input", "The request is not valid", "Some fields are not valid.", errors)
+
+
+def _too_deep(_: Request, exc: RecursionError) -> Response:
+    return problem_response(400, "invalid-input", "The request is not valid", "The JSON body is nested too deeply.",
+                            [FieldError("body", "nested too deeply")])
+
+
+def _bad_text(_: Request, exc: UnicodeDecodeError) -> Response:
+    return problem_response(400, "invalid-input", "The request is not valid", "The request is not valid UTF-8.",
+                            [FieldError("body", "not valid UTF-8")])
 
 
 _SLUGS = {
@@ -154,6 +226,10 @@ _SLUGS = {
     415: ("unsupported-media-type", "Unsupported media type"),
     429: ("rate-limited", "Too many requests"),
 }
+# Litestar's own details can quote the path or body sent (a static 404 names the file
+# asked for): each is replaced by a fixed text, or dropped.
+_HTTP_DETAILS = (("JSON is malformed", "The body is not valid JSON."),
+                 ("Input data was truncated", "The body is not valid JSON."))
 
 
 def _http_error(_: Request, exc: HTTPException) -> Response:
@@ -162,8 +238,9 @@ def _http_error(_: Request, exc: HTTPException) -> Response:
         log.error("server error %s", status)
         return problem_response(status, "server-error", "Something went wrong", "")
     slug, title = _SLUGS.get(status, ("client-error", "Request refused"))
-    # Litestar's own details (e.g. msgspec decode messages) name fields, never values.
-    return problem_response(status, slug, title, exc.detail if exc.detail != title else "", None, exc.headers)
+    detail = next((text for prefix, text in _HTTP_DETAILS if str(exc.detail).startswith(prefix)), "")
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after", "www-authenticate")}
+    return problem_response(status, slug, title, detail, None, headers)
 
 
 # How the one write path's refusals read over HTTP: the decision is the merge's, the
@@ -172,6 +249,11 @@ _REFUSALS: dict[str, type[DomainError]] = {
     "invalid": InvalidInput, "forbidden": Forbidden, "frozen": Conflict, "conflict": Conflict,
     "not-found": NotFound, "out-of-reach": NotFound,
 }
+
+
+def id_taken(field: str = "body.id") -> InvalidInput:
+    """A client-chosen id that is taken, wherever (and whoever's) the record holding it is."""
+    return InvalidInput(ID_TAKEN[:1].upper() + ID_TAKEN[1:] + ".", errors=[FieldError(field, ID_TAKEN)])
 
 
 def refusal_error(exc: Refused) -> DomainError:
@@ -199,6 +281,8 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 
 exception_handlers = {
     DomainError: _domain_error,
+    RecursionError: _too_deep,
+    UnicodeDecodeError: _bad_text,
     Refused: _refused,
     Invalid: _invalid_value,
     ValidationException: _validation_error,
@@ -207,6 +291,7 @@ exception_handlers = {
 }
 
 __all__ = [
+    "BadRequest",
     "Conflict",
     "DomainError",
     "FieldError",
@@ -218,7 +303,12 @@ __all__ = [
     "PreconditionFailed",
     "PreconditionRequired",
     "RateLimited",
+    "RequestTimeout",
     "Unauthorized",
+    "UnsupportedMediaType",
     "exception_handlers",
+    "id_taken",
+    "problem_body",
     "problem_response",
+    "send_problem",
 ]

@@ -6,6 +6,7 @@ test fails if the README's configuration table drifts from this class.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,6 +94,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         bool,
         _doc("Behind a trusted reverse proxy: believe X-Forwarded-Proto (HSTS) and X-Forwarded-For (sign-in throttling)."),
     ] = False
+    trusted_proxies: Annotated[
+        str,
+        _doc("Comma-separated addresses or networks (CIDR) of the reverse proxies believed when HEARTHSIDE_TRUST_PROXY "
+             "is on; forwarded headers from any other peer are ignored."),
+        msgspec.Meta(max_length=2000),
+    ] = "127.0.0.1,::1"
+    body_timeout_seconds: Annotated[
+        float, _doc("Longest time a client may take to send a request body, in seconds; slower senders get 408 and "
+                    "the connection is closed."), msgspec.Meta(gt=0, le=600),
+    ] = 60.0
     session_max_days: Annotated[
         int, _doc("Absolute lifetime of a signed-in session, in days: refreshing never extends it."), msgspec.Meta(ge=1)
     ] = 14
@@ -102,6 +113,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
              "0 turns the grace off. Presented again after that, it ends every session of the device."),
         msgspec.Meta(ge=0, le=600),
     ] = 60
+
+    def __post_init__(self) -> None:
+        proxy_networks(self.trusted_proxies)  # a typo must stop the server, not trust nobody (or everyone)
 
     @property
     def db_path(self) -> Path:
@@ -141,6 +155,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return msgspec.convert(raw, cls, strict=False, dec_hook=_to_path)
         except msgspec.ValidationError as exc:
             raise SystemExit(f"Invalid setting: {exc} (environment variables HEARTHSIDE_*)") from None
+
+
+def proxy_networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The trusted proxies as networks; a wildcard is refused (it would believe any client)."""
+    entries = [e.strip() for e in text.split(",") if e.strip()]
+    if not entries:
+        raise ValueError("trusted_proxies must name at least one address")
+    try:
+        return [ipaddress.ip_network(e, strict=False) for e in entries]
+    except ValueError:
+        raise ValueError("trusted_proxies must be IP addresses or CIDR networks, comma-separated") from None
 
 
 def _to_path(kind: type, value: Any) -> Any:

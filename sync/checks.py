@@ -55,6 +55,13 @@ class Checks:
             return "recorded-out-of-reach"
         raise Refused("the family is not in your reach now", "out-of-reach", "family_id")
 
+    def in_reach(self, family_id: str) -> bool:
+        try:
+            self.require_family(family_id)
+        except Refused:
+            return False
+        return True
+
     def _was_allocated(self, family_id: str) -> bool:
         who = self.writer.actor.user_id
         return bool(who) and self.db.conn.execute(

@@ -43,7 +43,7 @@ from .conflicts import FieldMerge
 from .hooks import AppliedChange, run_after_apply
 from .model import ENTITIES, Entity
 from .oplog import OpLog, Outcome, short
-from .policy import Refused
+from .policy import ID_TAKEN, Refused
 from .protocol import CreateOp, DeleteOp, Op, OpResult, ResolveOp, SetOp, encoder
 from .values import Invalid, check, same
 from .writer import Writer, make_create, make_delete, make_resolve, make_set, writer_for
@@ -221,10 +221,9 @@ class Batch(Checks, FieldMerge):
 
     def _load(self, entity: Entity, entity_id: str, family_id: str) -> dict[str, Any]:
         current = records.get(self.db, self.keyring, entity.name, entity_id, include_deleted=True)
-        if current is None or current["agency_id"] != self.writer.agency_id:
+        # Not there and elsewhere (another agency or family) answer alike: existence is information.
+        if current is None or current["agency_id"] != self.writer.agency_id or current["family_id"] != family_id:
             raise Refused("no such record", "not-found")
-        if current["family_id"] != family_id:
-            raise Refused("the record is not in that family", "invalid", "family_id")
         self.require_family(family_id)
         if current["deleted"]:
             raise Refused("the record was deleted", "not-found")
@@ -297,8 +296,10 @@ class Batch(Checks, FieldMerge):
                          values: dict[str, Any]) -> Outcome:
         """Creating an id that exists: each value merges as a set on base version 0, so equal
         values are no-ops and different values conflict (never overwrite)."""
-        if existing["agency_id"] != self.writer.agency_id or existing["family_id"] != op.family_id:
-            raise Refused("that id is already used", "invalid", "entity_id")
+        # An id held out of reach (another agency or family; a family out of reach): one answer.
+        if existing["agency_id"] != self.writer.agency_id or existing["family_id"] != op.family_id \
+                or (entity.name == "family" and not self.in_reach(op.family_id)):
+            raise Refused(ID_TAKEN, "invalid", "entity_id")
         self.require_family(op.family_id)
         if existing["deleted"]:
             raise Refused("the record was deleted", "not-found")

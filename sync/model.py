@@ -23,6 +23,8 @@ MANAGERS = ("supervisor", "admin", "integration", "system")
 
 # JSON values (an answer, who was present) are bounded as encoded bytes.
 MAX_JSON_BYTES = 32_000
+# Whole numbers (fields, versions, sequence numbers, cursors) are SQLite INTEGERs.
+INT64_MAX = 2**63 - 1
 # Free text a practitioner types: an observation, a note. Long enough for a careful entry,
 # short enough that a phone never holds what the server refuses.
 LONG_TEXT = 20_000

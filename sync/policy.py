@@ -16,6 +16,10 @@ from .model import Entity
 RefusalKind = Literal["invalid", "forbidden", "frozen", "not-found", "out-of-reach", "conflict"]
 
 
+# A client-chosen id already taken: the same words wherever the record holding it is.
+ID_TAKEN = "that id cannot be used: leave it out and the server chooses one"
+
+
 class Refused(Exception):
     """The op cannot be applied; ``reason`` names fields only, never values."""
 

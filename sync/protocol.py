@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .hlc import PATTERN as HLC_PATTERN
+from .model import INT64_MAX
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 MAX_OPS = 1000
@@ -24,8 +25,8 @@ MAX_OPS = 1000
 Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
 Hlc = Annotated[str, msgspec.Meta(pattern=HLC_PATTERN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
-Version = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+Version = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 
 
 # -- ops ----------------------------------------------------------------------------------

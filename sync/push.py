@@ -11,7 +11,7 @@ import sqlite_utils
 from server import audit
 from server.access import Principal
 from server.clock import now_iso
-from server.errors import Conflict, FieldError, InvalidInput
+from server.errors import Conflict, FieldError, InvalidInput, field_error, validation_errors
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
 
@@ -34,8 +34,11 @@ def mark_synced(db: sqlite_utils.Database, device_id: str) -> None:
 
 
 def _error_text(exc: Exception) -> str:
-    # msgspec's messages name the path and the expected type, never the value sent.
-    return f"not valid: {exc}"[:300]
+    # Schema path and expected type only: msgspec's own text can quote the value sent.
+    if isinstance(exc, msgspec.ValidationError):
+        e = field_error("op", None, str(exc))
+        return f"not valid: {e.field}: {e.message}"[:300]
+    return "not valid: not JSON"
 
 
 def decode_push(body: bytes) -> list[tuple[int, str, Any, str | None, bytes]]:
@@ -43,7 +46,7 @@ def decode_push(body: bytes) -> list[tuple[int, str, Any, str | None, bytes]]:
     try:
         request = push_decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise InvalidInput("The push body is not valid.", errors=[FieldError("body", str(exc))]) from None
+        raise InvalidInput("The push body is not valid.", errors=validation_errors(exc)) from None
     except msgspec.DecodeError:
         raise InvalidInput("The push body is not JSON.", errors=[FieldError("body", "not JSON")]) from None
     items = []
@@ -53,10 +56,10 @@ def decode_push(body: bytes) -> list[tuple[int, str, Any, str | None, bytes]]:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             try:
                 header = header_decoder.decode(raw)
-            except (msgspec.ValidationError, msgspec.DecodeError):
+            except (msgspec.ValidationError, msgspec.DecodeError) as header_exc:
                 raise InvalidInput(
                     "An op has no readable op_id and client_seq.",
-                    errors=[FieldError(f"body.ops[{i}]", _error_text(exc))],
+                    errors=[FieldError(f"body.ops[{i}]", _error_text(header_exc))],
                 ) from None
             items.append((header.client_seq, header.op_id, None, _error_text(exc), bytes(raw)))
         else:

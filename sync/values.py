@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from .model import MAX_JSON_BYTES, Entity, Field, rank
+from .model import INT64_MAX, MAX_JSON_BYTES, Entity, Field, rank
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -77,6 +77,8 @@ def check(entity: Entity, name: str, value: Any) -> Any:
     elif t == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(name, "must be a whole number")
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise Invalid(name, "is beyond the 64-bit range")
     elif t == "json":
         if len(canonical(value)) > MAX_JSON_BYTES:
             raise Invalid(name, f"is longer than {MAX_JSON_BYTES} bytes")

@@ -12,6 +12,7 @@ import sqlite_utils
 from .. import audit
 from ..clock import now_iso, parse_iso, utcnow
 from ..errors import FieldError, InvalidInput
+from ..security.limits import INT64_MAX
 from ..storage import records
 from ..storage.crypto import Keyring
 from . import external_ids
@@ -27,7 +28,7 @@ Short = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 class Ack(msgspec.Struct, forbid_unknown_fields=True):
     item_type: Short
     id: Short
-    version: int
+    version: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
     external_id: Short | None = None
 
 

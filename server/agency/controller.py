@@ -12,6 +12,7 @@ from .. import audit
 from ..access import Principal, require_role
 from ..clock import now_iso
 from ..errors import InvalidInput, FieldError
+from ..security.limits import INT64_MAX
 from ..storage.db import Database
 from . import acks as acks_service
 from . import writeback as wb
@@ -58,7 +59,7 @@ class AgencyApiController(Controller):
     @get("/feed", opt={"scope": "feed:read"}, sync_to_thread=True)
     def get_feed(
         self, request: Request, store: Database, client: AgencyClient,
-        cursor: Annotated[int, Parameter(ge=0)] = 0,
+        cursor: Annotated[int, Parameter(ge=0, le=INT64_MAX)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 100,
         format: Annotated[str, Parameter(pattern="^(json|fhir)$")] = "json",
         epoch: Annotated[str | None, Parameter(

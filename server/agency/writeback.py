@@ -44,7 +44,7 @@ from ..families.schemas import (
     Sex,
     Surname,
 )
-from ..errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
+from ..errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, id_taken
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
@@ -196,11 +196,14 @@ def write(
         _family_row(db, keyring, client, family_id or "")
     row_id = row_id or (getattr(body, "id", UNSET) if getattr(body, "id", UNSET) is not UNSET else None) or new_id()
     existing = records.get(db, keyring, entity, row_id, include_deleted=True)
-    if existing is not None and (existing["agency_id"] != client.agency_id
+    if existing is not None and (existing["agency_id"] != client.agency_id or existing["deleted"]
                                  or (entity != "family" and existing["family_id"] != family_id)):
-        raise NotFound(f"No such {entity}.")
-    if existing is not None and existing["deleted"]:
-        raise NotFound(f"No such {entity}.")
+        # Out of reach: "no such record" to change (PUT included), and to create with a
+        # chosen id the one taken-id answer (the same whoever holds it), never an answer
+        # that says where the record is.
+        if mode != "create":
+            raise NotFound(f"No such {entity}.")
+        raise id_taken()
     if existing is None:
         if mode == "update":
             raise NotFound(f"No such {entity}.")

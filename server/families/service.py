@@ -12,7 +12,7 @@ from sync.writer import make_create, make_set
 
 from .. import audit, writes
 from ..access import Principal, family_condition, load_in_reach, require_family
-from ..errors import FieldError, InvalidInput, NotFound
+from ..errors import FieldError, InvalidInput, NotFound, id_taken
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
@@ -71,7 +71,7 @@ def _values(body: msgspec.Struct) -> dict[str, Any]:
 
 def _unused(db: sqlite_utils.Database, table: str, record_id: str) -> None:
     if db.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone():
-        raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
+        raise id_taken()
 
 
 def create_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FamilyCreate) -> FamilyRead:

@@ -16,7 +16,7 @@ from sync.writer import make_create
 from .. import audit, writes
 from ..access import Principal, family_condition, load_in_reach
 from ..clock import iso, utcnow
-from ..errors import FieldError, InvalidInput
+from ..errors import FieldError, InvalidInput, id_taken
 from ..ids import new_id
 from ..storage import records
 from ..storage.crypto import Keyring
@@ -85,7 +85,7 @@ def create_op(db: sqlite_utils.Database, p: Principal, body: FollowUpCreate) -> 
     judges: a practitioner adds follow-ups for themselves only)."""
     follow_up_id = body.id or new_id()
     if db.conn.execute("SELECT 1 FROM follow_ups WHERE id = ?", [follow_up_id]).fetchone():
-        raise InvalidInput("That id is already used.", errors=[FieldError("body.id", "already used")])
+        raise id_taken()
     due_at = dates.due_at_for(_parse_day(body.due_date, "body.due_date"), dates.agency_zone(db, p.agency_id))
     values = {"assignee_id": body.assignee_id or p.user_id, "due_at": due_at, "text": body.text}
     if body.visit_id:

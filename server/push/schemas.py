@@ -4,6 +4,8 @@ from typing import Annotated
 
 import msgspec
 
+from ..security.limits import INT64_MAX
+
 B64Url = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$")]
 
 
@@ -17,7 +19,7 @@ class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
 
     endpoint: Annotated[str, msgspec.Meta(min_length=10, max_length=2000)]
     keys: SubscriptionKeys
-    expirationTime: int | float | None = None
+    expirationTime: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] | float | None = None
 
 
 class SubscriptionRead(msgspec.Struct):

@@ -15,6 +15,7 @@ from ..accounts import service as accounts
 from ..accounts.schemas import UserRead
 from ..errors import NotFound
 from ..storage.db import Database
+from .limits import INT64_MAX
 
 
 class AccessEventRead(msgspec.Struct):
@@ -54,7 +55,7 @@ class SecurityAdminController(Controller):
         store: Database,
         principal: Principal,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=INT64_MAX)] = None,
     ) -> list[AccessEventRead]:
         """Who read or changed this family's records, newest first (admins of its agency).
         Page back with ``before`` = the smallest ``seq`` seen."""

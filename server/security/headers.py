@@ -38,14 +38,10 @@ def _no_store(path: str) -> bool:
     return path.startswith("/api/") or path.startswith("/schema") or path == "/health"
 
 
-def _is_tls(scope: dict[str, Any], trust_proxy: bool) -> bool:
-    if scope.get("scheme") == "https":
-        return True
-    if trust_proxy:
-        for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-proto":
-                return value.decode("latin-1").split(",")[0].strip().lower() == "https"
-    return False
+def _is_tls(scope: dict[str, Any]) -> bool:
+    # The scheme is the server layer's judgement: X-Forwarded-Proto counts only from a
+    # trusted proxy (see serving.py), never from a header read here.
+    return scope.get("scheme") == "https"
 
 
 def cache_control_for(path: str) -> str | None:
@@ -61,16 +57,15 @@ def cache_control_for(path: str) -> str | None:
 class SecurityHeaders:
     """ASGI wrapper adding the headers above to every HTTP response."""
 
-    def __init__(self, app: Any, *, trust_proxy: bool = False) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.trust_proxy = trust_proxy
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        tls = _is_tls(scope, self.trust_proxy)
+        tls = _is_tls(scope)
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -89,6 +84,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: Any, *, trust_proxy: bool = False) -> None:
+def install(app: Any) -> None:
     """Wrap a built Litestar app's ASGI handler (call once, in ``create_app``)."""
-    app.asgi_handler = SecurityHeaders(app.asgi_handler, trust_proxy=trust_proxy)
+    app.asgi_handler = SecurityHeaders(app.asgi_handler)

@@ -19,6 +19,7 @@ from sync.protocol import OpResult, PullResponse, PushResponse, QuarantineRead
 from .. import audit
 from .attention import AttentionRead, list_attention
 from ..access import Principal, require_role
+from ..security.limits import INT64_MAX
 from ..storage.db import Database
 
 
@@ -53,10 +54,10 @@ class SyncController(Controller):
         request: Request,
         store: Database,
         principal: Principal,
-        cursor: int = Parameter(ge=0, default=0, description="Last next_cursor received; 0 from the start."),
+        cursor: int = Parameter(ge=0, le=INT64_MAX, default=0, description="Last next_cursor received; 0 from the start."),
         limit: int = Parameter(ge=1, le=pull_mod.MAX_LIMIT, default=pull_mod.DEFAULT_LIMIT),
         holding_seq: int | None = Parameter(
-            ge=0, default=None, description="Highest client_seq this device ever assigned (needed for a wipe)."
+            ge=0, le=INT64_MAX, default=None, description="Highest client_seq this device ever assigned (needed for a wipe)."
         ),
         epoch: str | None = Parameter(
             default=None, pattern=r"^[A-Za-z0-9-]{1,64}$",

@@ -69,6 +69,9 @@ class DeviceModel:
                     have = self.confirmed.setdefault(key, {}).get(op["field"], (None, 0))
                     if r["field_version"] >= have[1]:
                         self.confirmed[key][op["field"]] = (value, r["field_version"])
+                    # Remember its family, so a later purge of that family removes it too
+                    # (the record may have come back to this device only through this answer).
+                    self.families[key] = op["family_id"]
         self.outbox = [op for op in self.outbox if op["op_id"] not in done]
 
     def resync(self) -> None:
