@@ -117,6 +117,15 @@ def live_server(tmp_path: Path):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """One live demo server for a whole test module (its tests use different families or
+    only read), so the module pays for one start."""
+    server = LiveServer(tmp_path_factory.mktemp("module-server") / "data").start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):

@@ -23,7 +23,7 @@ class AuthController(Controller):
         failures make further tries wait (429 with Retry-After); nothing locks an account.
         A wrong password and an unknown username get the same answer."""
         throttle: Throttle = request.app.state.throttle
-        address = client_address(request, settings.trust_proxy)
+        address = client_address(request)
         with store.read() as db:
             attempt = throttle.attempt(store.keyring, data.username, address, service.trusted_device(db, data))
         with store.write() as db:

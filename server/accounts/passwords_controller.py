@@ -43,7 +43,7 @@ class PasswordController(Controller):
         """Change your password, giving the current one. Every session on your other
         devices ends; this one carries on."""
         throttle: Throttle = request.app.state.throttle
-        address = client_address(request, settings.trust_proxy)
+        address = client_address(request)
         with store.read() as db:
             user = service.get_user_row(db, principal, principal.user_id)
         attempt = throttle.attempt(store.keyring, user["username"], address, principal.device_id)

@@ -17,6 +17,7 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from sync.hooks import AppliedChange, register_after_apply
+from sync.model import INT64_MAX
 
 from .. import audit
 from ..access import Principal, require_role
@@ -79,7 +80,7 @@ class AlertsController(Controller):
         store: Database,
         principal: Principal,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=INT64_MAX)] = None,
     ) -> list[AlertRead]:
         """Alerts, newest first: a supervisor's team's, or every one of an admin's agency.
         Page back with ``before`` = the smallest ``seq`` seen."""

@@ -135,10 +135,8 @@ def unlock(db: sqlite_utils.Database, keyring: Keyring, user: dict, actor: dict)
     audit.record(db, "account-unlocked", entity="user", entity_id=user["id"], **actor)
 
 
-def client_address(request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            # The proxy appends the address it saw: the last entry is the one to trust.
-            return forwarded.split(",")[-1].strip()
+def client_address(request) -> str:
+    """The address uvicorn decided: the peer, or what a listed proxy forwarded when
+    HEARTHSIDE_TRUST_PROXY is on (see security/serving.py). The app drops forwarded headers
+    before any handler, so nothing here may read one."""
     return request.client.host if request.client else "unknown"

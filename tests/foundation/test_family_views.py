@@ -16,7 +16,7 @@ import yaml
 from server.demo import _sid
 from server.model_cli import VIEWS_TARGET, render_views
 from sync import family_views
-from tests.conftest import REPO, LiveServer
+from tests.conftest import REPO
 
 PWA = REPO / "pwa"
 
@@ -114,10 +114,8 @@ def test_the_phone_and_the_server_build_the_same_chronology_from_the_same_record
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("views") / "data").start()
-    yield server
-    server.stop()
+def demo_server(module_server):
+    return module_server
 
 
 def test_the_subject_access_export_of_a_child_lists_their_chronology_and_draws_the_genogram(demo_server):

@@ -12,7 +12,7 @@ import pytest
 from server.app import open_store
 from server.settings import Settings
 from server.storage import records
-from tests.conftest import REPO, LiveServer
+from tests.conftest import REPO, LiveServer, launch_phone
 from tests.pwa.platform_helpers import wait_until  # noqa: F401  (used by other test modules too)
 
 PIN = "482916"
@@ -156,3 +156,15 @@ def run_axe(page) -> list[dict]:
         }"""
     )
     return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture(scope="module")
+def module_phone(module_server, playwright_instance, tmp_path_factory):
+    """One phone enrolled once for a whole module (practitioner1's caseload), its service
+    worker ready so the app also opens offline."""
+    ctx = launch_phone(playwright_instance, tmp_path_factory.mktemp("module-phone") / "profile")
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    enrol(page, module_server)
+    page.evaluate("() => navigator.serviceWorker.ready")
+    yield ctx, page
+    ctx.close()

@@ -10,27 +10,19 @@ from __future__ import annotations
 import pytest
 
 from server.demo import _sid
-from tests.conftest import LiveServer, launch_phone
 from tests.pwa_screens.conftest import enrol, go, server_records, start_visit, unlock, wait_outbox_settled
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = LiveServer(tmp_path_factory.mktemp("record-server") / "data").start()
-    yield s
-    s.stop()
+def server(module_server):
+    return module_server
 
 
 @pytest.fixture(scope="module")
-def phone(server, playwright_instance, tmp_path_factory):
-    ctx = launch_phone(playwright_instance, tmp_path_factory.mktemp("record-phone") / "profile")
-    page = ctx.pages[0] if ctx.pages else ctx.new_page()
-    enrol(page, server)
-    page.evaluate("() => navigator.serviceWorker.ready")
-    yield ctx, page
-    ctx.close()
+def phone(module_phone):
+    return module_phone
 
 
 def test_a_childs_chronology_and_the_family_genogram_open_offline(phone):

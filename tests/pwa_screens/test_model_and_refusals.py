@@ -15,7 +15,6 @@ import pytest
 
 from server.demo import _sid
 from sync.model import ENTITIES
-from tests.conftest import LiveServer, launch_phone
 from tests.pwa_screens.conftest import enrol, go, server_records, start_visit, wait_outbox_settled
 from tests.sync.device import Phone
 
@@ -26,20 +25,13 @@ TEXT_LIMIT = ENTITIES["observation"].field("text").max_length
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = LiveServer(tmp_path_factory.mktemp("model-server") / "data").start()
-    yield s
-    s.stop()
+def server(module_server):
+    return module_server
 
 
 @pytest.fixture(scope="module")
-def phone(server, playwright_instance, tmp_path_factory):
-    """One phone, enrolled once for the whole module (practitioner1's caseload)."""
-    ctx = launch_phone(playwright_instance, tmp_path_factory.mktemp("model-phone") / "profile")
-    page = ctx.pages[0] if ctx.pages else ctx.new_page()
-    enrol(page, server)
-    yield ctx, page
-    ctx.close()
+def phone(module_phone):
+    return module_phone
 
 
 def test_an_observation_of_every_kind_the_pwa_offers_reaches_the_servers_database(server, phone):

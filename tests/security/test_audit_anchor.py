@@ -110,7 +110,8 @@ def _live_actions(server: LiveServer) -> None:
         assert r.status_code == 200, r.text
 
 
-def test_putting_an_older_backup_in_place_is_named_as_a_rollback(tmp_path):
+def _backup_between_writes(tmp_path):
+    """A live server's trail with a backup taken part way through: (the stopped server, the backup)."""
     server = LiveServer(tmp_path / "data").start()
     try:
         _live_actions(server)
@@ -119,6 +120,11 @@ def test_putting_an_older_backup_in_place_is_named_as_a_rollback(tmp_path):
         _live_actions(server)
     finally:
         server.stop()
+    return server, old
+
+
+def test_putting_an_older_backup_in_place_is_named_as_a_rollback(tmp_path):
+    server, old = _backup_between_writes(tmp_path)
     kept = _seqs(old)[-1]
     db_path = server.data_dir / "hearthside.db"
     assert _seqs(db_path)[-1] > kept
@@ -132,14 +138,7 @@ def test_putting_an_older_backup_in_place_is_named_as_a_rollback(tmp_path):
 
 
 def test_a_restore_through_the_cli_is_named_as_a_restore_and_the_trail_goes_on_from_it(tmp_path):
-    server = LiveServer(tmp_path / "data").start()
-    try:
-        _live_actions(server)
-        old = Path(cli("backup", str(tmp_path / "backups"), data_dir=server.data_dir, check=True)
-                   .stdout.splitlines()[0])
-        _live_actions(server)
-    finally:
-        server.stop()
+    server, old = _backup_between_writes(tmp_path)
     manifest = json.loads(old.with_suffix(".manifest.json").read_text())
     kept = _seqs(old)[-1]
     restored = cli("restore", str(old), "--force", data_dir=server.data_dir)

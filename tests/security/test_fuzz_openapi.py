@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("fuzz") / "data").start()
-    yield server
-    server.stop()
+def fuzz_server(module_server):
+    return module_server
 
 
 @pytest.mark.parametrize("username", ["practitioner1", "admin1"])

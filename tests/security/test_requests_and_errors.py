@@ -12,7 +12,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import REPO, LiveServer
+from tests.conftest import REPO
 
 BIG = [2**63, 10**30]
 MARK = "zq7mark"  # appears in a request; must never come back in an answer
@@ -21,10 +21,8 @@ FIELD = re.compile(r"^(body|query|path|header|cookie)(\.[A-Za-z0-9_-]+|\[\d+\]|\
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = LiveServer(tmp_path_factory.mktemp("requests") / "data").start()
-    yield s
-    s.stop()
+def server(module_server):
+    return module_server
 
 
 @pytest.fixture(scope="module")
