@@ -3,6 +3,7 @@ CLI command, and each command must answer --help."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -57,3 +58,15 @@ def test_no_file_in_the_repository_holds_a_merge_conflict_marker():
         if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in text.splitlines()):
             marked.append(name)
     assert marked == []
+
+
+def test_every_test_a_doc_names_as_its_proof_exists():
+    """The hazard log and the security doc cite tests as controls: a renamed or removed
+    test must not leave a control that proves nothing."""
+    defined = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        if "node_modules" not in path.parts:
+            defined |= set(re.findall(r"def (test_[a-z0-9_]+)", path.read_text()))
+    cited = {(name, doc.name) for doc in (ROOT / "docs").rglob("*.md")
+             for name in re.findall(r"`(test_[a-z0-9_]+)`", doc.read_text())}
+    assert sorted(c for c in cited if c[0] not in defined) == []
