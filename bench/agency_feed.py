@@ -5,7 +5,7 @@ observation, a flag and a follow-up) into a fresh data directory, then pages the
 feed at 100 items a page as a core system would, and prints items per second and bytes per
 item for each format, and the time to list unacknowledged items for an admin.
 
-    /work/venv/bin/python bench/agency_feed.py [N]      (default 300)
+    .venv/bin/python bench/agency_feed.py [N]      (default 300)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Scheduler throughput: plan and send N due reminders to a local push service (real
 aes128gcm encryption and ES256 VAPID signing per request). Prints figures; not a test.
 
-    /work/venv/bin/python bench/push_scheduler.py [N]
+    .venv/bin/python bench/push_scheduler.py [N]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Prints:
     spent in PBKDF2 (the count in pwa/js/crypto.js) shown separately.
 
 Run from the repository root:
-    /work/venv/bin/python bench/pwa_load.py [--families 60] [--runs 3]
+    .venv/bin/python bench/pwa_load.py [--families 60] [--runs 3]
 The families are made on the server (synthetic, through the API as a supervisor) and
 reach the phone through its normal first sync.
 """

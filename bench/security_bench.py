@@ -1,7 +1,7 @@
 """Figures for the security area: key rotation, audit verification and backup throughput
 on a synthetic database. Prints figures; asserts nothing.
 
-    /work/venv/bin/python bench/security_bench.py [--observations 20000]
+    .venv/bin/python bench/security_bench.py [--observations 20000]
 """
 
 from __future__ import annotations

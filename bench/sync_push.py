@@ -7,7 +7,7 @@ for the previous answer as a phone does. Every op goes through the full path: HT
 auth, msgspec decoding, client_seq check, merge, field encryption, change log, one
 committed transaction per batch.
 
-    /work/venv/bin/python bench/sync_push.py [--devices 50] [--batch 50] [--seconds 20]
+    .venv/bin/python bench/sync_push.py [--devices 50] [--batch 50] [--seconds 20]
 
 Two runs: closed loop (every phone pushes again as soon as it is answered: the server's
 throughput ceiling; latency there is only queueing behind 49 other phones) and open loop

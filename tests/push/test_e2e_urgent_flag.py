@@ -1,10 +1,7 @@
 """End to end: a practitioner completes a visit offline in which a child was prevented from
 being seen alone; on reconnect the supervisor's phone gets an urgent push within a minute,
 opens the flag after unlocking, records a decision; the practitioner sees the decision
-after their next sync.
-
-Needs the merged sync, content and PWA branches (sync push/pull, the rules hook,
-``pwa/sw.js`` and the app shell)."""
+after their next sync."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Rules on the server: a completed visit's answers become follow-ups and flags, once.
-
-Needs the content package (``server.content``, ``content/``) from the content branch."""
+"""Rules on the server: a completed visit's answers become follow-ups and flags, once."""
 
 from __future__ import annotations
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,20 +13,10 @@ PWA = Path(__file__).resolve().parents[2] / "pwa"
 
 @pytest.fixture
 def pwa_server(tmp_path):
-    """The foundation's live server serving this branch's pwa/. With
-    HEARTHSIDE_TEST_SERVER_REPO=/path/to/another/worktree the server process runs from there
-    (to try the client against a server branch not merged yet, e.g. /work/wt-sync)."""
+    """A live server serving the repository's pwa/."""
     from tests.conftest import LiveServer
 
-    conftest = sys.modules[LiveServer.__module__]
-    other = os.environ.get("HEARTHSIDE_TEST_SERVER_REPO")
-    saved = conftest.REPO
-    if other:
-        conftest.REPO = Path(other)
-    try:
-        server = LiveServer(tmp_path / "data", env={"HEARTHSIDE_PWA_DIR": str(PWA)}).start()
-    finally:
-        conftest.REPO = saved
+    server = LiveServer(tmp_path / "data", env={"HEARTHSIDE_PWA_DIR": str(PWA)}).start()
     yield server
     server.stop()
 

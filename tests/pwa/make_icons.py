@@ -1,6 +1,6 @@
 """Draw the app's PNG icons (no image library): a white house with a warm hearth on NHS blue.
 
-Run: /work/venv/bin/python tests/pwa/make_icons.py  (writes pwa/icons/*.png)
+Run: .venv/bin/python tests/pwa/make_icons.py  (writes pwa/icons/*.png)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ PWA = Path(__file__).resolve().parents[2] / "pwa"
 
 
 def test_precache_list_is_current_with_the_files_under_pwa():
-    assert TARGET.read_text() == render(), "run: /work/venv/bin/python tests/pwa/shell_manifest.py"
+    assert TARGET.read_text() == render(), "run: .venv/bin/python tests/pwa/shell_manifest.py"
 
 
 def test_manifest_icons_are_real_pngs_of_the_declared_sizes():

@@ -1,10 +1,4 @@
-"""The sync client against the real server: needs the sync branch (POST /api/v1/sync/push,
-GET /api/v1/sync/pull) merged. Until then these fail with the pull/push endpoints missing.
-
-To run them before the merge against the sync engineer's worktree (the server process runs
-from there and serves this branch's pwa/):
-    HEARTHSIDE_TEST_SERVER_REPO=/work/wt-sync python -m pytest tests/pwa/test_platform_sync.py
-"""
+"""The sync client against the real server (POST /api/v1/sync/push, GET /api/v1/sync/pull)."""
 
 from __future__ import annotations
 

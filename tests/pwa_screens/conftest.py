@@ -21,7 +21,6 @@ PIN = "482916"
 AXE_CANDIDATES = [
     Path(os.environ["HEARTHSIDE_AXE"]) if os.environ.get("HEARTHSIDE_AXE") else None,
     REPO / "tests" / "node_modules" / "axe-core" / "axe.min.js",
-    Path("/tmp/node_modules/axe-core/axe.min.js"),
 ]
 
 
