@@ -152,7 +152,8 @@ INTERPRETER = _c(
 )
 SEVERITIES = _c(("urgent", "Urgent"), ("high", "High"), ("routine", "Routine"))
 # Why a kept entry needs a person's attention (set by the server, never by an op).
-ATTENTION = _c(("visit-deleted", "Its visit was deleted"), ("person-deleted", "The person it is about was deleted"),
+ATTENTION = _c(("visit-deleted", "Its visit is not on the server (deleted, or never sent)"),
+               ("person-deleted", "The person it is about is not on the server (deleted, or never sent)"),
                ("recorded-out-of-reach", "Recorded while the family was not allocated"))
 
 

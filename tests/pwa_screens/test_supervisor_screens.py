@@ -72,7 +72,7 @@ def test_what_the_server_kept_for_a_decision_is_shown_and_accepting_a_held_uploa
     assert held_text in card.inner_text() and "Brennan" in card.inner_text()
     attention = page.get_by_test_id("attention")
     assert attention.count() == 1 and kept_text in attention.inner_text()
-    assert "Its visit was deleted" in attention.inner_text()
+    assert "Its visit is not on the server" in attention.inner_text()
     refused = page.locator(f'[data-testid="quarantined"][data-op-id="{bad["op_id"]}"]')
     assert refused.count() == 1 and "an old kind" in refused.inner_text()
     page.set_viewport_size({"width": 320, "height": 640})

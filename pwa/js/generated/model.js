@@ -77,7 +77,7 @@ export const MODEL = {
       "recorded_by": {"type": "id", "server_owned": true, "ref": "user"},
       "recorded_at": {"type": "datetime", "server_owned": true},
       "device_id": {"type": "id", "server_owned": true},
-      "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit was deleted"}, {"value": "person-deleted", "label": "The person it is about was deleted"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
+      "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit is not on the server (deleted, or never sent)"}, {"value": "person-deleted", "label": "The person it is about is not on the server (deleted, or never sent)"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
     }},
     "addendum": {"store": "addenda", "insert_only": true, "owner": "recorded_by", "fields": {
       "visit_id": {"type": "id", "required": true, "ref": "visit"},
@@ -85,7 +85,7 @@ export const MODEL = {
       "recorded_by": {"type": "id", "server_owned": true, "ref": "user"},
       "recorded_at": {"type": "datetime", "server_owned": true},
       "device_id": {"type": "id", "server_owned": true},
-      "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit was deleted"}, {"value": "person-deleted", "label": "The person it is about was deleted"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
+      "attention": {"type": "choice", "choices": [{"value": "visit-deleted", "label": "Its visit is not on the server (deleted, or never sent)"}, {"value": "person-deleted", "label": "The person it is about is not on the server (deleted, or never sent)"}, {"value": "recorded-out-of-reach", "label": "Recorded while the family was not allocated"}], "server_owned": true}
     }},
     "follow_up": {"store": "follow_ups", "insert_only": false, "owner": "assignee_id", "fields": {
       "visit_id": {"type": "id", "immutable": true, "ref": "visit"},
