@@ -166,7 +166,7 @@ class _Validator:
         at = c.applies_to
         if at.age_bands is not None and not at.age_bands:
             self.add(rel, c, "applies_to.age_bands is empty; leave it out to mean every child")
-        if at.non_mobile_only and at.subject != "child":
+        if (at.non_mobile_only or at.or_non_mobile) and at.subject != "child":
             self.add(rel, c, "applies_to.non_mobile_only only makes sense for a child checklist")
         self._roles(rel, c, at.carer_roles, "applies_to.carer_roles")
         if at.carer_roles is not None and at.subject != "carer":
@@ -249,6 +249,11 @@ class _Validator:
 
         if item.show_if is not None:
             self.condition(rel, c, item.show_if, kind, item, iid, None, in_count=False, show_if=True)
+        if item.confirms == "mobility":
+            if kind != "child" or item.type != "single-choice":
+                self.add(rel, c, "an item that confirms mobility is a single-choice item about a child", iid)
+            elif tuple(ch.id for ch in item.choices) != s.MOBILITY_VALUES:
+                self.add(rel, c, f"an item that confirms mobility offers the model's stages in order: {', '.join(s.MOBILITY_VALUES)}", iid)
 
     def rule(self, rel: str, c: s.Checklist, r: s.Rule, scope: str, item: s.Item | None, rule_ids: dict[str, str]) -> None:
         iid = item.id if item else None
@@ -488,6 +493,7 @@ def load_content(content_dir: Path) -> s.Content:
         visit_types=settings.visit_types,
         checklists=[c for _, c in checklists.values()],
         recording=recording,
+        non_mobile_stages=settings.non_mobile_stages,
     )
 
 

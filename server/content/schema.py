@@ -55,6 +55,8 @@ Severity = Literal[_model.ENTITIES["flag"].field("severity").values]  # type: ig
 SEEN_TOLD_VALUES: tuple[str, ...] = _model.ENTITIES["checklist_response"].field("seen_or_told").values  # type: ignore[union-attr]
 Evidence = Literal[SEEN_TOLD_VALUES]  # type: ignore[valid-type]
 VISIT_TYPES: tuple[str, ...] = _model.ENTITIES["visit"].field("type").values  # type: ignore[union-attr]
+MOBILITY_VALUES: tuple[str, ...] = _model.ENTITIES["person"].field("mobility").values  # type: ignore[union-attr]
+Mobility = Literal[MOBILITY_VALUES]  # type: ignore[valid-type]
 
 YES_NO_VALUES: tuple[str, ...] = ("yes", "no", "not-known")
 CHOICE_TYPES: frozenset[str] = frozenset({"yes-no", "single-choice", "multi-choice", "seen-told"})
@@ -121,9 +123,12 @@ class GradeWorsened(_Cond, tag="grade_worsened", kw_only=True):
 
 
 class SubjectIs(_Cond, tag="subject", kw_only=True):
-    """Facts about the subject the rule is evaluated for."""
+    """Facts about the subject the rule is evaluated for. `non_mobile`: the child is not
+    independently mobile, by the mobility confirmed at this visit (an item that `confirms:
+    mobility`), else the person's recorded mobility (settings.yaml non_mobile_stages)."""
 
     protection_plan: bool | None = None
+    non_mobile: bool | None = None
     age_bands: list[AgeBand] | None = None
     roles: list[Id] | None = None
 
@@ -250,6 +255,9 @@ class Item(_Base, kw_only=True):
     records: ObservationKind | None = None
     # Only ask when this condition on answers in the same checklist holds.
     show_if: Condition | None = None
+    # The answer confirms a fact about the child for this visit, overriding the person's
+    # record for the rules (its choices are the model's values for that fact).
+    confirms: Literal["mobility"] | None = None
     rules: list[Rule] = []
 
 
@@ -266,6 +274,9 @@ class AppliesTo(_Base, kw_only=True):
     # checklist, it is completed for each such child.
     age_bands: list[AgeBand] | None = None
     non_mobile_only: bool = False
+    # Also for a child of any age band whose recorded mobility is not independent (a
+    # disabled older child): the bruising protocol follows mobility, not age.
+    or_non_mobile: bool = False
     carer_roles: list[Id] | None = None
 
 
@@ -330,6 +341,8 @@ class Settings(_Base, kw_only=True):
     assignees: list[Id] = msgspec.field(default_factory=lambda: ["practitioner", "supervisor"])
     # Which of the model's visit types this agency uses (sync.model is the vocabulary).
     visit_types: list[Literal[VISIT_TYPES]] = msgspec.field(default_factory=lambda: list(VISIT_TYPES))  # type: ignore[valid-type]
+    # Mobility stages that count as not independently mobile for the bruising protocol.
+    non_mobile_stages: list[Mobility] = msgspec.field(default_factory=lambda: ["not-yet", "rolling"])  # type: ignore[valid-type]
 
 
 class Phrase(_Base, kw_only=True):
@@ -367,7 +380,10 @@ class Subject(_Base, kw_only=True):
     id: Text
     kind: Literal["child", "carer"]
     age_band: AgeBand | None = None
-    # None = not recorded: a baby under 1 is then treated as not yet mobile.
+    # The person's recorded mobility stage (sync.model). None = not recorded.
+    mobility: Mobility | None = None  # type: ignore[valid-type]
+    # Older facts' yes/no form; used only when `mobility` is absent. Neither recorded: a
+    # baby under 1 is treated as not yet mobile.
     mobile: bool | None = None
     protection_plan: bool = False
     role: Id | None = None
@@ -508,6 +524,7 @@ class Content(_Base, kw_only=True):
     visit_types: list[str]
     checklists: list[Checklist]
     recording: Recording
+    non_mobile_stages: list[str] = msgspec.field(default_factory=lambda: ["not-yet", "rolling"])
 
     def checklist(self, checklist_id: str) -> Checklist | None:
         for c in self.checklists:

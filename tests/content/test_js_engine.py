@@ -69,7 +69,8 @@ def _random_visits(content, n, seed):
     for k in range(n):
         children = [
             {"id": f"c{i}", "kind": "child", "age_band": rng.choice(bands),
-             "mobile": rng.choice([True, False, None]), "protection_plan": rng.random() < 0.3}
+             "mobile": rng.choice([True, False, None]), "protection_plan": rng.random() < 0.3,
+             "mobility": rng.choice([None, "not-yet", "rolling", "crawling", "cruising", "walking"])}
             for i in range(rng.randint(1, 3))
         ]
         carers = [{"id": f"a{i}", "kind": "carer", "role": rng.choice(content.carer_roles)} for i in range(rng.randint(1, 3))]

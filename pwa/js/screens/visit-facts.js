@@ -52,7 +52,7 @@ export function subjectsFor(persons, relationships, onDate) {
   const out = [];
   for (const p of persons) {
     if (isChildRole(p.role)) {
-      out.push({ id: p.id, kind: "child", age_band: ageBand(p, onDate), mobile: null,
+      out.push({ id: p.id, kind: "child", age_band: ageBand(p, onDate), mobility: p.mobility || null, mobile: null,
                  protection_plan: !!p.protection_plan, role: p.role, person: p });
     }
   }
@@ -67,21 +67,25 @@ export function subjectsFor(persons, relationships, onDate) {
 
 export const itemKind = (c, item) => item.subject || c.applies_to.subject;
 
-function isNonMobile(sub) {
+// By the person's recorded mobility, as js/rules.js decides which checklists apply.
+function isNonMobile(sub, stages) {
+  if (sub.mobility) return (stages || ["not-yet", "rolling"]).includes(sub.mobility);
   return sub.mobile == null ? sub.age_band === "under-1" : sub.mobile === false;
 }
 
-function childFits(c, item, child) {
+function childFits(c, item, child, stages) {
   const bands = c.applies_to.age_bands;
-  if (bands && !bands.includes(child.age_band)) return false;
+  if (bands && !bands.includes(child.age_band)) {
+    if (!(c.applies_to.or_non_mobile && isNonMobile(child, stages))) return false;
+  }
   if (item && item.age_bands && !item.age_bands.includes(child.age_band)) return false;
-  if (c.applies_to.non_mobile_only && !isNonMobile(child)) return false;
+  if (c.applies_to.non_mobile_only && !isNonMobile(child, stages)) return false;
   return true;
 }
 
-export function checklistActive(c, subjects) {
+export function checklistActive(c, subjects, stages) {
   if (!c.applies_to.age_bands && !c.applies_to.non_mobile_only) return true;
-  return subjects.some((s) => s.kind === "child" && childFits(c, null, s));
+  return subjects.some((s) => s.kind === "child" && childFits(c, null, s, stages));
 }
 
 function carerFits(c, item, carer) {
@@ -93,18 +97,19 @@ function carerFits(c, item, carer) {
 // A child checklist can hold per-carer items (safer-sleep advice to each carer), which
 // become a task per carer.
 export function visitTasks(content, subjects, { noAccess = false } = {}) {
+  const stages = content && content.non_mobile_stages;
   const tasks = [];
   for (const c of (content && content.checklists) || []) {
     const visitLevel = c.applies_to.subject === "visit";
     if (noAccess !== visitLevel) continue; // no-access visits ask only visit-level checklists
-    if (!checklistActive(c, subjects)) continue;
+    if (!checklistActive(c, subjects, stages)) continue;
     const kinds = new Set(c.items.map((i) => itemKind(c, i)));
     if (kinds.has("visit")) {
       tasks.push({ checklist: c, subject: null, subjectId: "visit", items: c.items.filter((i) => itemKind(c, i) === "visit") });
     }
     if (kinds.has("child")) {
-      for (const s of subjects.filter((x) => x.kind === "child" && childFits(c, null, x))) {
-        const items = c.items.filter((i) => itemKind(c, i) === "child" && childFits(c, i, s));
+      for (const s of subjects.filter((x) => x.kind === "child" && childFits(c, null, x, stages))) {
+        const items = c.items.filter((i) => itemKind(c, i) === "child" && childFits(c, i, s, stages));
         if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items });
       }
     }
@@ -229,9 +234,10 @@ function factVisit(v, responses, onDate) {
 export function buildFacts({ visit, persons, relationships, others, responsesByVisit, noAccess, today }) {
   const date = visit.status === "completed" ? visitDate(visit) : today || isoDate(new Date());
   const subjects = subjectsFor(persons, relationships, date).map(
-    ({ id, kind, age_band, mobile, protection_plan, role }) => {
+    ({ id, kind, age_band, mobility, mobile, protection_plan, role }) => {
       const s = { id, kind, protection_plan, role };
       if (age_band) s.age_band = age_band;
+      if (mobility) s.mobility = mobility;
       if (mobile !== null) s.mobile = mobile;
       return s;
     });

@@ -18,6 +18,7 @@ import { conflictNote } from "./conflicts.js";
 import * as refused from "../refused.js";
 import { OBS_KINDS, kindLabel, refusedOpts, visitSync } from "./visit-entries.js";
 import { renderObservations, recordingContext } from "./visit-observations.js";
+import { confirmOnPerson, nowView } from "./visit-alerts.js";
 
 export { OBS_KINDS };
 
@@ -261,9 +262,16 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
   const containers = new Map();
   const gradeScale = (ctx.content && ctx.content.grade_scale) || [];
 
-  const onSaved = async () => {
+  const now = h("div", {});
+  const showNow = async () => now.replaceChildren(nowView(await outcomeFor(ctx), task));
+  const onSaved = async (item) => {
     status.textContent = "Saved on this phone";
     await refreshVisibility();
+    await confirmOnPerson(ctx, task, item, ctx.idx.get(`${c.id}|${task.subjectId}|${item.id}`));
+    // Next to the answer just given, where the practitioner's eyes are.
+    const el = containers.get(item.id);
+    if (el && !el.hidden) el.after(now);
+    await showNow();
   };
   // An answer a now-hidden question still holds would feed the rules unseen: clear it.
   async function refreshVisibility() {
@@ -313,11 +321,13 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
       h("summary", { class: "hs-details__summary" }, h("span", { class: "hs-details__summary-text" }, "About this checklist")),
       h("div", { class: "hs-details__text" }, h("p", { class: "hs-body" }, c.description),
         c.source ? h("p", { class: "hs-hint" }, `Source: ${c.source}`) : null)) : null,
+    now,
     form,
     status,
     h("div", { class: "hs-button-group" },
       button("Save and return to tasks", async () => { await flushAll(); navigate(`#/visit/${ctx.visit.id}`); }, { "data-testid": "checklist-done" })),
   );
+  showNow();
   const flush = async () => { for (const ta of form.querySelectorAll("textarea")) if (ta.flush) await ta.flush(); };
   const off = registerFlush(flush);
   return () => off();
