@@ -192,7 +192,19 @@ class Engine {
         }
         return [ev.length > 0, ev];
       }
+      case "count_grades": {
+        const threshold = this.param(cond.value);
+        const need = this.param(cond.at_least);
+        const idx = this.answers(ctx.visit);
+        const ev = [];
+        for (const k of this.targets(cond, ctx)) {
+          const a = idx.get(k);
+          if (a && isGrade(a.value) && a.value >= threshold) ev.push(fired(a));
+        }
+        return ev.length >= need ? [true, ev] : [false, []];
+      }
       case "grade_worsened": {
+        const floor = cond.to_at_least != null ? this.param(cond.to_at_least) : null;
         const idx = this.answers(ctx.visit);
         const ev = [];
         for (const k of this.targets(cond, ctx)) {
@@ -201,7 +213,7 @@ class Engine {
           for (const h of this.history) {
             const prev = this.answers(h).get(k);
             if (prev && isGrade(prev.value)) {
-              if (a.value > prev.value) ev.push(fired(a));
+              if (a.value > prev.value && (floor === null || a.value >= floor)) ev.push(fired(a));
               break;
             }
           }

@@ -311,7 +311,7 @@ class _Validator:
                 bad(f"{op}: say which item (a checklist rule has no item of its own)")
                 return
             if ref == "*":
-                if not isinstance(cond, (s.GradeAtLeast, s.GradeWorsened)):
+                if not isinstance(cond, (s.GradeAtLeast, s.GradeWorsened, s.CountGrades)):
                     bad(f"{op}: item '*' is only for grade conditions")
                     return
                 refs = [i for i in target.items if i.type == "grade"]
@@ -378,12 +378,18 @@ class _Validator:
         elif isinstance(cond, s.EvidenceIs):
             if not ref_item.ask_seen_or_told:
                 bad(f"evidence: item '{ref_item.id}' does not ask whether it was seen or told (set ask_seen_or_told: true)")
-        elif isinstance(cond, (s.GradeAtLeast, s.GradeWorsened)):
+        elif isinstance(cond, (s.GradeAtLeast, s.GradeWorsened, s.CountGrades)):
             if ref_item.type != "grade":
                 bad(f"{op}: item '{ref_item.id}' is {ref_item.type}, not grade")
                 return
-            if isinstance(cond, s.GradeAtLeast):
-                v = cond.value
+            if isinstance(cond, s.CountGrades):
+                n = self.params.get(cond.at_least, None) if isinstance(cond.at_least, str) else cond.at_least
+                if n is None:
+                    bad(f"{op}: unknown param '{cond.at_least}'")
+                elif n < 1:
+                    bad(f"{op}: at_least must be at least 1")
+            v = cond.value if isinstance(cond, (s.GradeAtLeast, s.CountGrades)) else cond.to_at_least
+            if v is not None:
                 if isinstance(v, str):
                     if v not in self.params:
                         bad(f"{op}: unknown param '{v}'")

@@ -205,7 +205,17 @@ class _Engine:
                 if a is not None and _is_grade(a.value) and a.value >= threshold:
                     ev.append(_fired(a))
             return bool(ev), ev
+        if isinstance(cond, s.CountGrades):
+            threshold, need = self.param(cond.value), self.param(cond.at_least)
+            idx = self.answers(ctx.visit)
+            ev = []
+            for key in self._targets(cond, ctx):
+                a = idx.get(key)
+                if a is not None and _is_grade(a.value) and a.value >= threshold:
+                    ev.append(_fired(a))
+            return (True, ev) if len(ev) >= need else (False, [])
         if isinstance(cond, s.GradeWorsened):
+            floor = self.param(cond.to_at_least) if cond.to_at_least is not None else None
             idx = self.answers(ctx.visit)
             ev = []
             for key in self._targets(cond, ctx):
@@ -215,7 +225,7 @@ class _Engine:
                 for h in self.history:
                     prev = self.answers(h).get(key)
                     if prev is not None and _is_grade(prev.value):
-                        if a.value > prev.value:
+                        if a.value > prev.value and (floor is None or a.value >= floor):
                             ev.append(_fired(a))
                         break
             return bool(ev), ev

@@ -116,10 +116,22 @@ class GradeAtLeast(_Cond, tag="grade_at_least", kw_only=True):
 
 
 class GradeWorsened(_Cond, tag="grade_worsened", kw_only=True):
-    """A grade is higher (worse) than the last time it was graded for this subject."""
+    """A grade is higher (worse) than the last time it was graded for this subject; with
+    `to_at_least`, only a change that reaches that grade counts (1 -> 2 is not a picture)."""
 
     checklist: Id | None = None
     item: IdOrAll | None = None
+    to_at_least: IntOrParam | None = None
+
+
+class CountGrades(_Cond, tag="count_grades", kw_only=True):
+    """At least `at_least` graded items (`item: "*"`: every graded item of the checklist)
+    are at grade `value` or worse at the visit (inside count_visits: the visit counted)."""
+
+    checklist: Id | None = None
+    item: IdOrAll | None = None
+    value: IntOrParam
+    at_least: IntOrParam
 
 
 class SubjectIs(_Cond, tag="subject", kw_only=True):
@@ -173,6 +185,7 @@ Condition = Union[
     EvidenceIs,
     GradeAtLeast,
     GradeWorsened,
+    CountGrades,
     SubjectIs,
     VisitIs,
     CountVisits,
@@ -181,7 +194,7 @@ Condition = Union[
     AnyOf,
     Not,
 ]
-ANSWER_CONDITIONS = (Equals, In, Answered, EvidenceIs, GradeAtLeast, GradeWorsened)
+ANSWER_CONDITIONS = (Equals, In, Answered, EvidenceIs, GradeAtLeast, GradeWorsened, CountGrades)
 HISTORY_CONDITIONS = (CountVisits, NotSeenInLast, GradeWorsened)
 
 
@@ -303,6 +316,10 @@ DEFAULT_PARAMS: dict[str, int] = {
     "father_not_seen_visits": 3,
     "father_not_engaged_visits": 6,
     "neglect_flag_grade": 4,
+    "neglect_concern_grade": 3,
+    "neglect_concern_areas": 3,
+    "neglect_persistence_visits": 3,
+    "neglect_persistence_window_days": 182,
 }
 
 
