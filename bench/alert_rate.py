@@ -85,8 +85,9 @@ def demo_facts(scratch: Path) -> list[dict[str, Any]]:
 # -- facts: a generated caseload ----------------------------------------------------------
 
 def _mentioned(content) -> dict[tuple[str, str], set]:
-    """Values each item's answers are compared with anywhere in the rules (the concerning
-    ones, mostly); an answer outside these is one no rule reacts to."""
+    """Values each item's answers are compared with in the rules, outside a `not` (the
+    concerning ones, mostly; under a `not` they are the reassuring ones); an answer outside
+    these is one no rule reacts to."""
     found: dict[tuple[str, str], set] = {}
 
     def walk(cond: Any, c, item) -> None:
@@ -94,7 +95,7 @@ def _mentioned(content) -> dict[tuple[str, str], set]:
             for x in cond.of:
                 walk(x, c, item)
         elif isinstance(cond, now_rules.s.Not):
-            walk(cond.of, c, item)
+            pass
         elif isinstance(cond, now_rules.s.CountVisits):
             walk(cond.where, c, item)
         elif isinstance(cond, (now_rules.s.Equals, now_rules.s.In)):

@@ -320,6 +320,7 @@ DEFAULT_PARAMS: dict[str, int] = {
     "neglect_concern_areas": 3,
     "neglect_persistence_visits": 3,
     "neglect_persistence_window_days": 182,
+    "da_enquiry_window_days": 84,
 }
 
 
