@@ -321,6 +321,7 @@ DEFAULT_PARAMS: dict[str, int] = {
     "neglect_persistence_visits": 3,
     "neglect_persistence_window_days": 182,
     "da_enquiry_window_days": 84,
+    "ng76_repeat_window_days": 90,
 }
 
 

@@ -66,3 +66,19 @@ def test_a_cruising_child_with_a_knee_bruise_is_asked_the_pattern_and_raises_no_
     assert page.get_by_test_id("answer-now-callout").count() == 0
     pattern.locator('input[data-value="patterned"]').check()
     page.locator('[data-testid="answer-now-callout"][data-rule="mark-on-mobile-child-of-concern"]').wait_for()
+
+
+def test_ticking_a_nice_suspect_feature_shows_the_referral_discussion_before_leaving(screens_server, browser_context):
+    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    enrol(page, screens_server)
+    visit = _start(page, "delaney", ("mum", "c1"))
+    mason = _sid("person", "delaney", "c1")
+    go(page, f"#/visit/{visit}/checklist/alerting-features/{mason}")
+    page.locator('[data-item="consider-features"] input[data-value="language-delay"]').check()
+    consider = page.locator('[data-testid="answer-now-callout"][data-rule="ng76-consider-feature"]')
+    consider.wait_for()
+    assert "safeguarding lead" in consider.inner_text()
+    page.locator('[data-item="suspect-features"] input[data-value="food-seeking"]').check()
+    suspect = page.locator('[data-testid="answer-now-callout"][data-rule="ng76-suspect-feature"]')
+    suspect.wait_for()
+    assert "children's social care" in suspect.inner_text()
