@@ -138,6 +138,8 @@ def _grade(rng: random.Random, last: int | None, concern: bool) -> int:
 
 
 def _answer(rng: random.Random, item, concerning: set, p: float):
+    if item.type == "number":
+        return round(rng.uniform(max(item.minimum or 1, 2), min(item.maximum or 40, 40)), 1) if rng.random() < 0.3 else None
     if item.type in ("free-text", "child-words"):
         return "Recorded in the practitioner's words." if rng.random() < 0.6 else None
     values = (["yes", "no", "not-known"] if item.type == "yes-no" else ["seen", "told"] if item.type == "seen-told"

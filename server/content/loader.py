@@ -242,6 +242,13 @@ class _Validator:
         elif item.grades:
             self.add(rel, c, f"grades are only allowed on a grade item, not {item.type}", iid)
 
+        if item.type == "number":
+            if not item.unit:
+                self.add(rel, c, "a number item names its unit (e.g. kg, cm)", iid)
+            if item.minimum is not None and item.maximum is not None and item.minimum >= item.maximum:
+                self.add(rel, c, "minimum must be below maximum", iid)
+        elif item.unit or item.minimum is not None or item.maximum is not None:
+            self.add(rel, c, "unit, minimum and maximum are only for a number item", iid)
         if item.records is not None and item.type not in ("free-text", "child-words"):
             self.add(rel, c, "records (observation kind) is only for free-text or child-words items", iid)
         if item.type == "child-words" and item.records not in (None, "child-words"):
@@ -585,6 +592,11 @@ def answer_problems(content: s.Content, facts: s.Facts) -> list[str]:
             elif item.type == "grade":
                 if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= len(content.grade_scale):
                     out.append(f"{where}: grade {v!r} is outside 1-{len(content.grade_scale)}")
+            elif item.type == "number":
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    out.append(f"{where}: expected a number, got {v!r}")
+                elif (item.minimum is not None and v < item.minimum) or (item.maximum is not None and v > item.maximum):
+                    out.append(f"{where}: {v!r} is outside {item.minimum}-{item.maximum} {item.unit}")
             elif not isinstance(v, str):
                 out.append(f"{where}: expected text, got {v!r}")
     return out

@@ -47,6 +47,7 @@ AnswerType = Literal[
     "free-text",
     "child-words",  # the child's own words, verbatim
     "seen-told",  # seen / told
+    "number",  # a measurement (weight, length), in the item's `unit`
 ]
 # The synced model's vocabularies (sync.model), not a copy: content names the same values.
 OBSERVATION_KINDS: tuple[str, ...] = _model.ENTITIES["observation"].field("kind").values  # type: ignore[union-attr]
@@ -266,6 +267,10 @@ class Item(_Base, kw_only=True):
     note_prompt: str = ""
     # For free text: what kind of observation the text is recorded as.
     records: ObservationKind | None = None
+    # For a number: the unit it is recorded in, and the plausible range the phone accepts.
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
     # Only ask when this condition on answers in the same checklist holds.
     show_if: Condition | None = None
     # The answer confirms a fact about the child for this visit, overriding the person's
@@ -312,6 +317,8 @@ class Checklist(_Base, kw_only=True):
 DEFAULT_PARAMS: dict[str, int] = {
     "no_access_threshold": 2,
     "no_access_window_days": 28,
+    "no_access_long_threshold": 2,
+    "no_access_long_window_days": 56,
     "cancellation_threshold": 2,
     "father_not_seen_visits": 3,
     "father_not_engaged_visits": 6,
@@ -408,7 +415,7 @@ class Subject(_Base, kw_only=True):
     role: Id | None = None
 
 
-AnswerValue = Union[int, str, list[str], None]
+AnswerValue = Union[int, float, str, list[str], None]
 
 
 class Answer(_Base, kw_only=True):

@@ -94,6 +94,8 @@ def _random_visits(content, n, seed):
                             v = rng.choice(["seen", "told"])
                         elif item.type == "grade":
                             v = rng.randint(1, 4)
+                        elif item.type == "number":
+                            v = rng.choice([None, 7, 9.85, 82.5])
                         else:
                             v = rng.choice(["", "some words"])
                         res.append({"checklist": c.id, "subject": sid, "item": item.id, "value": v,

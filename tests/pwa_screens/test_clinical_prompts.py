@@ -82,3 +82,23 @@ def test_ticking_a_nice_suspect_feature_shows_the_referral_discussion_before_lea
     suspect = page.locator('[data-testid="answer-now-callout"][data-rule="ng76-suspect-feature"]')
     suspect.wait_for()
     assert "children's social care" in suspect.inner_text()
+
+
+def test_weight_is_recorded_as_a_number_and_an_impossible_one_is_refused(screens_server, browser_context):
+    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    enrol(page, screens_server)
+    visit = _start(page, "delaney", ("mum", "c1"))
+    mason = _sid("person", "delaney", "c1")
+    go(page, f"#/visit/{visit}/checklist/growth-and-health/{mason}")
+    page.locator('[data-item="appears-thin-or-hungry"] input[data-value="yes"]').first.check()
+    assert page.get_by_test_id("answer-now-callout").count() == 0  # weighing is due in days, not today
+    weight = page.get_by_test_id("number-weight")
+    weight.fill("900")
+    weight.blur()
+    page.locator('[data-item="weight"] .hs-error-message').filter(has_text="between").wait_for()
+    weight.fill("12,4")
+    weight.blur()
+    page.get_by_test_id("save-status").filter(has_text="Saved on this phone").wait_for()
+    wait_until(page, """async (v) => (await window.__hearthside.model.list('checklist_response'))
+        .some((r) => r.visit_id === v && r.item_id === 'weight' && r.answer === 12.4)""", visit)
+    assert page.locator('[data-item="plotted"]').is_visible()  # asked once a weight is recorded
