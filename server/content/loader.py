@@ -242,6 +242,12 @@ class _Validator:
         elif item.grades:
             self.add(rel, c, f"grades are only allowed on a grade item, not {item.type}", iid)
 
+        if item.required_first_contacts is not None:
+            if not item.required:
+                self.add(rel, c, "required_first_contacts only qualifies a required item", iid)
+            n = self.param(rel, c, item.required_first_contacts, "required_first_contacts", iid, None)
+            if n == 0:
+                self.add(rel, c, "required_first_contacts must be at least 1", iid)
         if item.type == "number":
             if not item.unit:
                 self.add(rel, c, "a number item names its unit (e.g. kg, cm)", iid)

@@ -255,6 +255,10 @@ class Item(_Base, kw_only=True):
     source: Text
     type: AnswerType
     required: bool = False
+    # Required only while the subject has been seen at fewer than this many earlier visits
+    # (the first contacts): later, advice is checked for understanding and change, not
+    # re-required by rote. A per-agency param name or a number.
+    required_first_contacts: IntOrParam | None = None
     section: Id | None = None
     choices: list[Choice] = []
     grades: list[GradeDescriptor] = []
@@ -329,6 +333,7 @@ DEFAULT_PARAMS: dict[str, int] = {
     "neglect_persistence_window_days": 182,
     "da_enquiry_window_days": 84,
     "ng76_repeat_window_days": 90,
+    "full_advice_contacts": 2,
 }
 
 

@@ -27,6 +27,23 @@ export function ageBand(person, onDate) {
   return "school-age";
 }
 
+// A baby's age as a practitioner says it: days for the first weeks, then weeks, then
+// months to two, then years. Null when there is no date of birth (or not yet born).
+export function ageLabel(person, onDate) {
+  if (!person.date_of_birth) return null;
+  const dob = new Date(person.date_of_birth + "T00:00:00Z");
+  const on = new Date(onDate + "T00:00:00Z");
+  const days = Math.round((on - dob) / 86400000);
+  if (days < 0) return null;
+  const plural = (n, w) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  if (days < 28) return plural(days, "day");
+  if (days < 183) return plural(Math.floor(days / 7), "week");
+  let months = (on.getUTCFullYear() - dob.getUTCFullYear()) * 12 + on.getUTCMonth() - dob.getUTCMonth();
+  if (on.getUTCDate() < dob.getUTCDate()) months -= 1;
+  if (months < 24) return plural(months, "month");
+  return plural(Math.floor(months / 12), "year");
+}
+
 export const AGE_BAND_LABELS = {
   unborn: "Unborn",
   "under-1": "Under 1",
@@ -96,9 +113,23 @@ function carerFits(c, item, carer) {
 // One task per (checklist, subject): the items of that checklist asked about that subject.
 // A child checklist can hold per-carer items (safer-sleep advice to each carer), which
 // become a task per carer.
-export function visitTasks(content, subjects, { noAccess = false } = {}) {
+// An item with `required_first_contacts` is required only while the subject has been seen
+// at fewer earlier visits than that; after, it is asked but not demanded.
+function requiredNow(content, item, seenBefore) {
+  if (!item.required || item.required_first_contacts == null) return item.required;
+  const n = typeof item.required_first_contacts === "string"
+    ? (content.params || {})[item.required_first_contacts] : item.required_first_contacts;
+  return !(seenBefore >= n);
+}
+
+// seenBefore: Map person id -> earlier completed visits at which they were seen.
+export function visitTasks(content, subjects, { noAccess = false, seenBefore = new Map() } = {}) {
   const stages = content && content.non_mobile_stages;
   const tasks = [];
+  const asked = (items, s) => items.map((i) => {
+    const req = requiredNow(content, i, s ? seenBefore.get(s.id) || 0 : 0);
+    return req === i.required ? i : { ...i, required: req };
+  });
   for (const c of (content && content.checklists) || []) {
     const visitLevel = c.applies_to.subject === "visit";
     if (noAccess !== visitLevel) continue; // no-access visits ask only visit-level checklists
@@ -110,13 +141,13 @@ export function visitTasks(content, subjects, { noAccess = false } = {}) {
     if (kinds.has("child")) {
       for (const s of subjects.filter((x) => x.kind === "child" && childFits(c, null, x, stages))) {
         const items = c.items.filter((i) => itemKind(c, i) === "child" && childFits(c, i, s, stages));
-        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items });
+        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items: asked(items, s) });
       }
     }
     if (kinds.has("carer")) {
       for (const s of subjects.filter((x) => x.kind === "carer" && carerFits(c, null, x))) {
         const items = c.items.filter((i) => itemKind(c, i) === "carer" && carerFits(c, i, s));
-        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items });
+        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items: asked(items, s) });
       }
     }
   }

@@ -10,7 +10,7 @@ import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, d
          warningCallout, registerFlush, flushAll, trackSave, checkLimit, statusLine } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
-         AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
+         AGE_BAND_LABELS, ageLabel, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
@@ -52,7 +52,12 @@ async function load(visitId) {
     addenda: b.addenda.filter((a) => a.visit_id === visit.id),
     present: new Set(Array.isArray(visit.present) ? visit.present : []),
   };
-  ctx.tasks = visitTasks(content, subjects, { noAccess: !!visit.no_access });
+  const seenBefore = new Map();
+  for (const v of b.visits) {
+    if (v.id === visit.id || v.status !== "completed" || v.no_access) continue;
+    for (const pid of Array.isArray(v.present) ? v.present : []) seenBefore.set(pid, (seenBefore.get(pid) || 0) + 1);
+  }
+  ctx.tasks = visitTasks(content, subjects, { noAccess: !!visit.no_access, seenBefore });
   // Everything recorded at this visit, for its refused entries and its sync status.
   ctx.ids = new Set([visit.id, ...responses.map((r) => r.id), ...ctx.observations.map((o) => o.id), ...ctx.addenda.map((a) => a.id)]);
   ctx.refused = refused.records((r) => ctx.ids.has(r.id) || r.values.visit_id === visit.id);
@@ -65,7 +70,7 @@ const taskHref = (ctx, t) => `#/visit/${ctx.visit.id}/checklist/${t.checklist.id
 function subjectLabel(ctx, s) {
   if (!s) return "The visit";
   const p = s.person || ctx.byId.get(s.id);
-  if (s.kind === "child") return `${personName(p)} (${AGE_BAND_LABELS[s.age_band] || roleLabel(p.role)})`;
+  if (s.kind === "child") return `${personName(p)} (${ageLabel(p, ctx.date) || AGE_BAND_LABELS[s.age_band] || roleLabel(p.role)})`;
   return `${personName(p)} (${roleLabel(p.role).toLowerCase()})`;
 }
 
