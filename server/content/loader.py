@@ -166,6 +166,8 @@ class _Validator:
         at = c.applies_to
         if at.age_bands is not None and not at.age_bands:
             self.add(rel, c, "applies_to.age_bands is empty; leave it out to mean every child")
+        if at.asked_at != "no-access" and at.subject != "visit":
+            self.add(rel, c, "applies_to.asked_at is only for a visit checklist")
         if (at.non_mobile_only or at.or_non_mobile) and at.subject != "child":
             self.add(rel, c, "applies_to.non_mobile_only only makes sense for a child checklist")
         self._roles(rel, c, at.carer_roles, "applies_to.carer_roles")

@@ -300,6 +300,9 @@ class AppliesTo(_Base, kw_only=True):
     # disabled older child): the bruising protocol follows mobility, not age.
     or_non_mobile: bool = False
     carer_roles: list[Id] | None = None
+    # A visit checklist is asked at no-access visits (the default), or at visits where the
+    # family was seen ("seen": who lives here, who stays over).
+    asked_at: Literal["no-access", "seen"] = "no-access"
 
 
 class Checklist(_Base, kw_only=True):
@@ -367,6 +370,7 @@ class Settings(_Base, kw_only=True):
             "female-carer",
             "grandparent",
             "other-adult",
+            "male-other-adult",
         ]
     )
     assignees: list[Id] = msgspec.field(default_factory=lambda: ["practitioner", "supervisor"])

@@ -67,6 +67,8 @@ def _subjects(persons: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
             out.append(child)
         else:
             role = CARER_ROLES.get(p["role"])
+            if role == "other-adult" and p.get("sex") == "male":
+                role = "male-other-adult"  # reached by the father / male carer checklist
             if role is None:  # partner: the content distinguishes by sex
                 role = "male-partner" if p.get("sex") == "male" else "female-partner"
             out.append({"id": p["id"], "kind": "carer", "role": role})

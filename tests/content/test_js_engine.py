@@ -162,3 +162,17 @@ def test_a_babys_age_is_given_in_days_then_weeks_then_months(page):
           return ['2025-02-27', '2025-01-20', '2024-06-10', '2022-01-01'].map((d) => m.ageLabel({date_of_birth: d}, on));
         }""")
     assert got == ["11 days", "7 weeks", "9 months", "3 years"]
+
+
+def test_a_man_recorded_as_another_adult_is_reached_by_the_father_and_male_carer_checklist(page, content):
+    got = json.loads(page.evaluate(
+        """async (contentJson) => {
+          const m = await import('/pwa/js/screens/visit-facts.js');
+          const content = JSON.parse(contentJson);
+          const persons = [{id: 'b1', role: 'child', date_of_birth: '2025-01-01'},
+                           {id: 'g1', role: 'other-adult', sex: 'male'}, {id: 'n1', role: 'other-adult', sex: 'female'}];
+          const subjects = m.subjectsFor(persons, [], '2025-03-10');
+          return JSON.stringify(m.visitTasks(content, subjects).map((t) => t.checklist.id + '/' + t.subjectId));
+        }""", _json(content)))
+    assert "father-male-carer/g1" in got and "father-male-carer/n1" not in got
+    assert "household/visit" in got  # asked at a visit where the family is seen

@@ -134,3 +134,25 @@ def test_a_mark_on_a_child_whose_record_says_not_independently_mobile_raises_the
     with store.read() as db:
         flag = records.get(db, store.keyring, "flag", flag_id(visit_id, "injury-in-non-mobile-baby", child))
     assert flag["severity"] == "urgent"
+
+
+def test_a_man_recorded_as_another_adult_is_asked_the_father_and_male_carer_questions(app, store, settings):
+    """Any man in the child's life: a grandfather or friend recorded as 'other adult' (male)
+    gets the father / male carer checklist's rules on the server."""
+    content = load_content(settings.content_dir)
+    world = build_world(store)
+    visit_id, man = new_id(), new_id()
+    with store.write() as db:
+        base = {"agency_id": world.agencies["A"], "family_id": world.families["own"]}
+        records.insert(db, store.keyring, "person", {**base, "id": man, "role": "other-adult", "sex": "male",
+                                                     "given_name": "Synthetic"})
+        records.insert(db, store.keyring, "visit", {
+            **base, "id": visit_id, "practitioner_id": world.users["prac_a1"], "type": "targeted",
+            "status": "completed", "completed_at": "2026-10-20T10:00:00.000Z", "signed_by": world.users["prac_a1"],
+            "present": [man]})
+        records.insert(db, store.keyring, "checklist_response", {
+            **base, "id": stable_id(visit_id, "father-male-carer", man, "prepared-to-parent"), "visit_id": visit_id,
+            "checklist_id": "father-male-carer", "checklist_version": 2, "subject_id": man,
+            "item_id": "prepared-to-parent", "answer": "not-prepared"})
+        created = apply_visit_outcome(db, store.keyring, content, visit_id)
+    assert follow_up_id(visit_id, "father-not-prepared-for-baby", man) in created["follow_ups"]

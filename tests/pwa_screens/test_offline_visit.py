@@ -136,9 +136,14 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     page.get_by_test_id("sign").click()
     summary = page.get_by_test_id("error-summary")
     summary.wait_for()
-    assert "Bruising" in summary.inner_text()  # how the baby gets about, confirmed each visit
+    missing = summary.inner_text()
+    assert "Bruising" in missing  # how the baby gets about, confirmed each visit
+    assert "Who is in the children" in missing  # asked at every visit the family is seen
     go(page, f"#/visit/{VISIT}/checklist/injury-non-mobile/{BABY}")
     answer(page, "mobility", "not-yet")
+    back_to_tasks(page)
+    go(page, f"#/visit/{VISIT}/checklist/household/visit")
+    answer(page, "household-change", "no-change")
     back_to_tasks(page)
     for carer in (MUM, PARTNER):
         go(page, f"#/visit/{VISIT}/checklist/domestic-abuse-enquiry/{carer}")

@@ -58,8 +58,9 @@ export function carerRole(person) {
     case "mother":
     case "father":
     case "male-carer":
-    case "other-adult":
       return person.role;
+    case "other-adult": // a man in the child's life is reached by the father / male carer checklist
+      return person.sex === "male" ? "male-other-adult" : "other-adult";
     default: // a partner: the content distinguishes by sex
       return person.sex === "male" ? "male-partner" : "female-partner";
   }
@@ -131,8 +132,11 @@ export function visitTasks(content, subjects, { noAccess = false, seenBefore = n
     return req === i.required ? i : { ...i, required: req };
   });
   for (const c of (content && content.checklists) || []) {
+    // A no-access visit asks only its visit-level checklists; a visit where the family was
+    // seen asks the rest, and visit-level checklists marked asked_at: seen (the household).
     const visitLevel = c.applies_to.subject === "visit";
-    if (noAccess !== visitLevel) continue; // no-access visits ask only visit-level checklists
+    const atSeen = !visitLevel || c.applies_to.asked_at === "seen";
+    if (noAccess === atSeen) continue;
     if (!checklistActive(c, subjects, stages)) continue;
     const kinds = new Set(c.items.map((i) => itemKind(c, i)));
     if (kinds.has("visit")) {
