@@ -84,27 +84,42 @@ def demo_facts(scratch: Path) -> list[dict[str, Any]]:
 
 # -- facts: a generated caseload ----------------------------------------------------------
 
-def _mentioned(content) -> dict[tuple[str, str], set]:
+# How much rarer an answer is than an ordinary concern, by the gravest thing it raises: a
+# finding that raises an urgent flag is far rarer in a real caseload than one that raises
+# a follow-up.
+RARITY = {"urgent": 0.05, "high": 0.25, "routine": 0.6, None: 1.0}
+
+
+def _gravest(r) -> str | None:
+    sev = [a.severity for a in r.then if isinstance(a, now_rules.s.FlagAction)]
+    return min(sev, key=("urgent", "high", "routine").index) if sev else None
+
+
+def _mentioned(content) -> dict[tuple[str, str], dict]:
     """Values each item's answers are compared with in the rules, outside a `not` (the
     concerning ones, mostly; under a `not` they are the reassuring ones); an answer outside
     these is one no rule reacts to."""
-    found: dict[tuple[str, str], set] = {}
+    found: dict[tuple[str, str], dict] = {}
+    order = ("urgent", "high", "routine", None)
 
-    def walk(cond: Any, c, item) -> None:
+    def walk(cond: Any, c, item, sev) -> None:
         if isinstance(cond, (now_rules.s.All, now_rules.s.AnyOf)):
             for x in cond.of:
-                walk(x, c, item)
+                walk(x, c, item, sev)
         elif isinstance(cond, now_rules.s.Not):
             pass
         elif isinstance(cond, now_rules.s.CountVisits):
-            walk(cond.where, c, item)
+            walk(cond.where, c, item, sev)
         elif isinstance(cond, (now_rules.s.Equals, now_rules.s.In)):
             iid = cond.item or (item.id if item else None)
             vals = [cond.value] if isinstance(cond, now_rules.s.Equals) else cond.values
-            found.setdefault((cond.checklist or c.id, iid), set()).update(vals)
+            seen = found.setdefault((cond.checklist or c.id, iid), {})
+            for v in vals:
+                if v not in seen or order.index(sev) < order.index(seen[v]):
+                    seen[v] = sev
 
     for c, item, r in now_loader.all_rules(content):
-        walk(r.when, c, item)
+        walk(r.when, c, item, _gravest(r))
     return found
 
 
@@ -137,7 +152,7 @@ def _grade(rng: random.Random, last: int | None, concern: bool) -> int:
     return last
 
 
-def _answer(rng: random.Random, item, concerning: set, p: float):
+def _answer(rng: random.Random, item, concerning: dict, p: float):
     if item.type == "number":
         return round(rng.uniform(max(item.minimum or 1, 2), min(item.maximum or 40, 40)), 1) if rng.random() < 0.3 else None
     if item.type in ("free-text", "child-words"):
@@ -145,8 +160,12 @@ def _answer(rng: random.Random, item, concerning: set, p: float):
     values = (["yes", "no", "not-known"] if item.type == "yes-no" else ["seen", "told"] if item.type == "seen-told"
               else [ch.id for ch in item.choices])
     calm = [v for v in values if v not in concerning and v != "not-known"] or values
-    worry = [v for v in values if v in concerning] or values
-    pick = rng.choice(worry) if rng.random() < p else rng.choice(calm)
+    worry = [v for v in values if v in concerning]
+    pick = rng.choice(calm)
+    if worry:
+        v = rng.choice(worry)
+        if rng.random() < p * RARITY[concerning[v]]:
+            pick = v
     return [pick] if item.type == "multi-choice" else pick
 
 
@@ -196,12 +215,13 @@ def generated_facts(content, families: int, seed: int) -> list[dict[str, Any]]:
                     for sub in engine.subjects_for(c, kind, item):
                         sid = sub.id if sub is not None else None
                         given = {a["item"]: a["value"] for a in visit["answers"] if a["checklist"] == c.id and a["subject"] == sid}
-                        if not _shows(item.show_if, given):
+                        # Optional questions are not all answered at every visit.
+                        if not _shows(item.show_if, given) or (not item.required and rng.random() < 0.4):
                             continue
                         if item.type == "grade":
                             value = grades[(sid, item.id)] = _grade(rng, grades.get((sid, item.id)), concern)
                         else:
-                            value = _answer(rng, item, mentioned.get((c.id, item.id), set()), p)
+                            value = _answer(rng, item, mentioned.get((c.id, item.id), {}), p)
                         if value is not None:
                             visit["answers"].append({"checklist": c.id, "subject": sid, "item": item.id, "value": value,
                                                      "evidence": rng.choice(["seen", "told"]) if item.ask_seen_or_told else None})
@@ -213,16 +233,21 @@ def generated_facts(content, families: int, seed: int) -> list[dict[str, Any]]:
 
 # -- running ------------------------------------------------------------------------------
 
-def _for_before(facts: dict[str, Any]) -> dict[str, Any]:
-    # The old facts had no mobility stage (the field did not exist).
-    return {**facts, "subjects": [{k: v for k, v in s.items() if k != "mobility"} for s in facts["subjects"]]}
+def _for_before(facts: dict[str, Any], known: set[tuple[str, str]]) -> dict[str, Any]:
+    """The same visits as the old content saw them: no mobility stage (the field did not
+    exist), and no answers to questions it did not ask."""
+    def visit(v: dict[str, Any]) -> dict[str, Any]:
+        return {**v, "answers": [a for a in v.get("answers", []) if (a["checklist"], a["item"]) in known]}
+    return {"visit": visit(facts["visit"]), "history": [visit(h) for h in facts.get("history", [])],
+            "subjects": [{k: v for k, v in s.items() if k != "mobility"} for s in facts["subjects"]]}
 
 
 def rate(content, engine, facts_list, *, before: bool) -> dict[str, float]:
     counts: Counter = Counter()
     by_rule: Counter = Counter()
+    known = {(c.id, i.id) for c in content.checklists for i in c.items}
     for facts in facts_list:
-        out = engine.evaluate(content, _for_before(facts) if before else facts)
+        out = engine.evaluate(content, _for_before(facts, known) if before else facts)
         for fl in out.flags:
             counts[fl.severity] += 1
             by_rule[(fl.rule, fl.severity)] += 1

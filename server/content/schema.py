@@ -333,6 +333,7 @@ DEFAULT_PARAMS: dict[str, int] = {
     "neglect_concern_grade": 3,
     "neglect_concern_areas": 3,
     "neglect_persistence_visits": 3,
+    "neglect_persistence_areas": 2,
     "neglect_persistence_window_days": 182,
     "da_enquiry_window_days": 84,
     "ng76_repeat_window_days": 90,
