@@ -40,13 +40,13 @@ const isGrade = (v) => Number.isInteger(v);
 
 const fired = (a) => ({ checklist: a.checklist, subject: a.subject ?? null, item: a.item, value: a.value });
 
-const DEFAULT_NON_MOBILE = ["not-yet", "rolling"];
-
 // Not independently mobile: by the stage confirmed at this visit, else the person's
 // recorded stage, else the older yes/no; nothing recorded counts for a baby under 1.
-export function isNonMobile(subject, stages = DEFAULT_NON_MOBILE, confirmed = null) {
+// `stages` comes from the content (settings.yaml non_mobile_stages); content without it
+// falls back to the age-based rule rather than a copy of the list.
+export function isNonMobile(subject, stages = null, confirmed = null) {
   const stage = confirmed || subject.mobility || null;
-  if (stage) return stages.includes(stage);
+  if (stage && stages) return stages.includes(stage);
   if (subject.mobile === null || subject.mobile === undefined) return subject.age_band === "under-1";
   return subject.mobile === false;
 }
@@ -76,7 +76,7 @@ class Engine {
     }
     const subjects = facts.subjects || [];
     this.children = subjects.filter((x) => x.kind === "child");
-    this.stages = content.non_mobile_stages || DEFAULT_NON_MOBILE;
+    this.stages = content.non_mobile_stages || null;
     this.confirmsMobility = [];
     for (const c of content.checklists) {
       for (const it of c.items) if (it.confirms === "mobility") this.confirmsMobility.push([c.id, it.id]);

@@ -87,7 +87,7 @@ export const itemKind = (c, item) => item.subject || c.applies_to.subject;
 
 // By the person's recorded mobility, as js/rules.js decides which checklists apply.
 function isNonMobile(sub, stages) {
-  if (sub.mobility) return (stages || ["not-yet", "rolling"]).includes(sub.mobility);
+  if (sub.mobility && stages) return stages.includes(sub.mobility);
   return sub.mobile == null ? sub.age_band === "under-1" : sub.mobile === false;
 }
 
