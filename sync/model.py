@@ -134,6 +134,11 @@ OBSERVATION_KINDS = _c(
     ("parent-view", "Parent's view", "What a parent or carer said or thinks."),
     ("analysis", "Analysis", "What it means for the child: risks, strengths, what next."),
 )
+# How a child moves about on their own. Which stages count as "not independently mobile"
+# (the bruising protocol) is a per-agency content setting (settings.yaml non_mobile_stages).
+MOBILITY = _c(("not-yet", "Not yet moving about", "Stays where put down"), ("rolling", "Rolling"),
+              ("crawling", "Crawling or bottom-shuffling"), ("cruising", "Pulling up and cruising"),
+              ("walking", "Walking"))
 SEEN_OR_TOLD = _c(("seen", "I saw it"), ("told", "I was told"))
 # What a review looks for at each visit (the 10 Principles: decisions and their rationale,
 # information-sharing decisions; LLR: interpreters). Not sharing is a decision too, with a reason.
@@ -195,6 +200,7 @@ ENTITIES: dict[str, Entity] = {e.name: e for e in [
         Field("interpreter_needed", "bool", default=False),
         Field("lives_in_household", "bool", default=True),
         Field("protection_plan", "bool", default=False),
+        Field("mobility", "choice", choices=MOBILITY, personal=True),
     ), Policy(create=ANY_MANAGER, set_default=EVERYONE, delete=ANY_MANAGER,
               # Who a person is, and whether a child is on a plan, come from the agency's records.
               set={"role": ANY_MANAGER, "nhs_number": ANY_MANAGER, "protection_plan": ANY_MANAGER})),

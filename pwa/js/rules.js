@@ -40,7 +40,13 @@ const isGrade = (v) => Number.isInteger(v);
 
 const fired = (a) => ({ checklist: a.checklist, subject: a.subject ?? null, item: a.item, value: a.value });
 
-export function isNonMobile(subject) {
+// Not independently mobile: by the stage confirmed at this visit, else the person's
+// recorded stage, else the older yes/no; nothing recorded counts for a baby under 1.
+// `stages` comes from the content (settings.yaml non_mobile_stages); content without it
+// falls back to the age-based rule rather than a copy of the list.
+export function isNonMobile(subject, stages = null, confirmed = null) {
+  const stage = confirmed || subject.mobility || null;
+  if (stage && stages) return stages.includes(stage);
   if (subject.mobile === null || subject.mobile === undefined) return subject.age_band === "under-1";
   return subject.mobile === false;
 }
@@ -70,6 +76,11 @@ class Engine {
     }
     const subjects = facts.subjects || [];
     this.children = subjects.filter((x) => x.kind === "child");
+    this.stages = content.non_mobile_stages || null;
+    this.confirmsMobility = [];
+    for (const c of content.checklists) {
+      for (const it of c.items) if (it.confirms === "mobility") this.confirmsMobility.push([c.id, it.id]);
+    }
     this.carers = subjects.filter((x) => x.kind === "carer");
   }
 
@@ -82,11 +93,23 @@ class Engine {
     return this.indexes.get(visit);
   }
 
+  nonMobileAt(child, visit) {
+    const idx = this.answers(visit);
+    for (const [cid, iid] of this.confirmsMobility) {
+      const a = idx.get(keyOf(cid, child.id, iid));
+      if (a && typeof a.value === "string") return isNonMobile(child, this.stages, a.value);
+    }
+    return isNonMobile(child, this.stages);
+  }
+
+  // Which checklists apply follows the person's record; the rules read today's answer.
   childFits(c, item, child) {
     const bands = c.applies_to.age_bands;
-    if (bands != null && !bands.includes(child.age_band)) return false;
+    if (bands != null && !bands.includes(child.age_band)) {
+      if (!(c.applies_to.or_non_mobile && isNonMobile(child, this.stages))) return false;
+    }
     if (item && item.age_bands != null && !item.age_bands.includes(child.age_band)) return false;
-    if (c.applies_to.non_mobile_only && !isNonMobile(child)) return false;
+    if (c.applies_to.non_mobile_only && !isNonMobile(child, this.stages)) return false;
     return true;
   }
 
@@ -169,7 +192,19 @@ class Engine {
         }
         return [ev.length > 0, ev];
       }
+      case "count_grades": {
+        const threshold = this.param(cond.value);
+        const need = this.param(cond.at_least);
+        const idx = this.answers(ctx.visit);
+        const ev = [];
+        for (const k of this.targets(cond, ctx)) {
+          const a = idx.get(k);
+          if (a && isGrade(a.value) && a.value >= threshold) ev.push(fired(a));
+        }
+        return ev.length >= need ? [true, ev] : [false, []];
+      }
       case "grade_worsened": {
+        const floor = cond.to_at_least != null ? this.param(cond.to_at_least) : null;
         const idx = this.answers(ctx.visit);
         const ev = [];
         for (const k of this.targets(cond, ctx)) {
@@ -178,7 +213,7 @@ class Engine {
           for (const h of this.history) {
             const prev = this.answers(h).get(k);
             if (prev && isGrade(prev.value)) {
-              if (a.value > prev.value) ev.push(fired(a));
+              if (a.value > prev.value && (floor === null || a.value >= floor)) ev.push(fired(a));
               break;
             }
           }
@@ -189,6 +224,7 @@ class Engine {
         const s = ctx.subject;
         if (!s) return [false, []];
         if (cond.protection_plan != null && Boolean(s.protection_plan) !== cond.protection_plan) return [false, []];
+        if (cond.non_mobile != null && (s.kind !== "child" || this.nonMobileAt(s, ctx.visit) !== cond.non_mobile)) return [false, []];
         if (cond.age_bands != null && !cond.age_bands.includes(s.age_band)) return [false, []];
         if (cond.roles != null && !cond.roles.includes(s.role)) return [false, []];
         return [true, []];

@@ -166,7 +166,9 @@ class _Validator:
         at = c.applies_to
         if at.age_bands is not None and not at.age_bands:
             self.add(rel, c, "applies_to.age_bands is empty; leave it out to mean every child")
-        if at.non_mobile_only and at.subject != "child":
+        if at.asked_at != "no-access" and at.subject != "visit":
+            self.add(rel, c, "applies_to.asked_at is only for a visit checklist")
+        if (at.non_mobile_only or at.or_non_mobile) and at.subject != "child":
             self.add(rel, c, "applies_to.non_mobile_only only makes sense for a child checklist")
         self._roles(rel, c, at.carer_roles, "applies_to.carer_roles")
         if at.carer_roles is not None and at.subject != "carer":
@@ -242,6 +244,19 @@ class _Validator:
         elif item.grades:
             self.add(rel, c, f"grades are only allowed on a grade item, not {item.type}", iid)
 
+        if item.required_first_contacts is not None:
+            if not item.required:
+                self.add(rel, c, "required_first_contacts only qualifies a required item", iid)
+            n = self.param(rel, c, item.required_first_contacts, "required_first_contacts", iid, None)
+            if n == 0:
+                self.add(rel, c, "required_first_contacts must be at least 1", iid)
+        if item.type == "number":
+            if not item.unit:
+                self.add(rel, c, "a number item names its unit (e.g. kg, cm)", iid)
+            if item.minimum is not None and item.maximum is not None and item.minimum >= item.maximum:
+                self.add(rel, c, "minimum must be below maximum", iid)
+        elif item.unit or item.minimum is not None or item.maximum is not None:
+            self.add(rel, c, "unit, minimum and maximum are only for a number item", iid)
         if item.records is not None and item.type not in ("free-text", "child-words"):
             self.add(rel, c, "records (observation kind) is only for free-text or child-words items", iid)
         if item.type == "child-words" and item.records not in (None, "child-words"):
@@ -249,6 +264,11 @@ class _Validator:
 
         if item.show_if is not None:
             self.condition(rel, c, item.show_if, kind, item, iid, None, in_count=False, show_if=True)
+        if item.confirms == "mobility":
+            if kind != "child" or item.type != "single-choice":
+                self.add(rel, c, "an item that confirms mobility is a single-choice item about a child", iid)
+            elif tuple(ch.id for ch in item.choices) != s.MOBILITY_VALUES:
+                self.add(rel, c, f"an item that confirms mobility offers the model's stages in order: {', '.join(s.MOBILITY_VALUES)}", iid)
 
     def rule(self, rel: str, c: s.Checklist, r: s.Rule, scope: str, item: s.Item | None, rule_ids: dict[str, str]) -> None:
         iid = item.id if item else None
@@ -306,7 +326,7 @@ class _Validator:
                 bad(f"{op}: say which item (a checklist rule has no item of its own)")
                 return
             if ref == "*":
-                if not isinstance(cond, (s.GradeAtLeast, s.GradeWorsened)):
+                if not isinstance(cond, (s.GradeAtLeast, s.GradeWorsened, s.CountGrades)):
                     bad(f"{op}: item '*' is only for grade conditions")
                     return
                 refs = [i for i in target.items if i.type == "grade"]
@@ -373,12 +393,18 @@ class _Validator:
         elif isinstance(cond, s.EvidenceIs):
             if not ref_item.ask_seen_or_told:
                 bad(f"evidence: item '{ref_item.id}' does not ask whether it was seen or told (set ask_seen_or_told: true)")
-        elif isinstance(cond, (s.GradeAtLeast, s.GradeWorsened)):
+        elif isinstance(cond, (s.GradeAtLeast, s.GradeWorsened, s.CountGrades)):
             if ref_item.type != "grade":
                 bad(f"{op}: item '{ref_item.id}' is {ref_item.type}, not grade")
                 return
-            if isinstance(cond, s.GradeAtLeast):
-                v = cond.value
+            if isinstance(cond, s.CountGrades):
+                n = self.params.get(cond.at_least, None) if isinstance(cond.at_least, str) else cond.at_least
+                if n is None:
+                    bad(f"{op}: unknown param '{cond.at_least}'")
+                elif n < 1:
+                    bad(f"{op}: at_least must be at least 1")
+            v = cond.value if isinstance(cond, (s.GradeAtLeast, s.CountGrades)) else cond.to_at_least
+            if v is not None:
                 if isinstance(v, str):
                     if v not in self.params:
                         bad(f"{op}: unknown param '{v}'")
@@ -488,6 +514,7 @@ def load_content(content_dir: Path) -> s.Content:
         visit_types=settings.visit_types,
         checklists=[c for _, c in checklists.values()],
         recording=recording,
+        non_mobile_stages=settings.non_mobile_stages,
     )
 
 
@@ -573,6 +600,11 @@ def answer_problems(content: s.Content, facts: s.Facts) -> list[str]:
             elif item.type == "grade":
                 if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= len(content.grade_scale):
                     out.append(f"{where}: grade {v!r} is outside 1-{len(content.grade_scale)}")
+            elif item.type == "number":
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    out.append(f"{where}: expected a number, got {v!r}")
+                elif (item.minimum is not None and v < item.minimum) or (item.maximum is not None and v > item.maximum):
+                    out.append(f"{where}: {v!r} is outside {item.minimum}-{item.maximum} {item.unit}")
             elif not isinstance(v, str):
                 out.append(f"{where}: expected text, got {v!r}")
     return out

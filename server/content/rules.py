@@ -50,9 +50,13 @@ def _fired(a: s.Answer) -> s.FiredAnswer:
     return s.FiredAnswer(checklist=a.checklist, subject=a.subject, item=a.item, value=a.value)
 
 
-def is_non_mobile(subject: s.Subject) -> bool:
-    """Not yet independently mobile. Unrecorded mobility counts as non-mobile for a baby
+def is_non_mobile(subject: s.Subject, stages: list[str], confirmed: str | None = None) -> bool:
+    """Not independently mobile: by the stage confirmed at this visit, else the person's
+    recorded stage, else the older yes/no. Nothing recorded counts as non-mobile for a baby
     under 1, because the bruising protocol must not be missed for want of a tick box."""
+    stage = confirmed or subject.mobility
+    if stage is not None:
+        return stage in stages
     if subject.mobile is None:
         return subject.age_band == "under-1"
     return subject.mobile is False
@@ -85,6 +89,8 @@ class _Engine:
             (c.id, i.id): (c, i) for c in content.checklists for i in c.items
         }
         self.children = [x for x in facts.subjects if x.kind == "child"]
+        self.stages = content.non_mobile_stages
+        self.confirms_mobility = [(c.id, i.id) for c in content.checklists for i in c.items if i.confirms == "mobility"]
         self.carers = [x for x in facts.subjects if x.kind == "carer"]
 
     def param(self, v: int | str) -> int:
@@ -96,14 +102,26 @@ class _Engine:
             self._indexes[key] = _index(visit)
         return self._indexes[key]
 
+    def non_mobile_at(self, child: s.Subject, visit: s.Visit) -> bool:
+        """By the visit's confirmed mobility (the first confirming item answered), else the record."""
+        idx = self.answers(visit)
+        for cid, iid in self.confirms_mobility:
+            a = idx.get((cid, child.id, iid))
+            if a is not None and isinstance(a.value, str):
+                return is_non_mobile(child, self.stages, a.value)
+        return is_non_mobile(child, self.stages)
+
     # -- who a rule is evaluated for -----------------------------------------------------
+    # Which checklists apply follows the person's record, so that the questions asked do
+    # not change under the practitioner while they answer; the rules read today's answer.
     def _child_fits(self, c: s.Checklist, item: s.Item | None, child: s.Subject) -> bool:
         bands = c.applies_to.age_bands
         if bands is not None and child.age_band not in bands:
-            return False
+            if not (c.applies_to.or_non_mobile and is_non_mobile(child, self.stages)):
+                return False
         if item is not None and item.age_bands is not None and child.age_band not in item.age_bands:
             return False
-        if c.applies_to.non_mobile_only and not is_non_mobile(child):
+        if c.applies_to.non_mobile_only and not is_non_mobile(child, self.stages):
             return False
         return True
 
@@ -187,7 +205,17 @@ class _Engine:
                 if a is not None and _is_grade(a.value) and a.value >= threshold:
                     ev.append(_fired(a))
             return bool(ev), ev
+        if isinstance(cond, s.CountGrades):
+            threshold, need = self.param(cond.value), self.param(cond.at_least)
+            idx = self.answers(ctx.visit)
+            ev = []
+            for key in self._targets(cond, ctx):
+                a = idx.get(key)
+                if a is not None and _is_grade(a.value) and a.value >= threshold:
+                    ev.append(_fired(a))
+            return (True, ev) if len(ev) >= need else (False, [])
         if isinstance(cond, s.GradeWorsened):
+            floor = self.param(cond.to_at_least) if cond.to_at_least is not None else None
             idx = self.answers(ctx.visit)
             ev = []
             for key in self._targets(cond, ctx):
@@ -197,7 +225,7 @@ class _Engine:
                 for h in self.history:
                     prev = self.answers(h).get(key)
                     if prev is not None and _is_grade(prev.value):
-                        if a.value > prev.value:
+                        if a.value > prev.value and (floor is None or a.value >= floor):
                             ev.append(_fired(a))
                         break
             return bool(ev), ev
@@ -207,6 +235,8 @@ class _Engine:
             if sub is None:
                 return False, []
             if cond.protection_plan is not None and sub.protection_plan != cond.protection_plan:
+                return False, []
+            if cond.non_mobile is not None and (sub.kind != "child" or self.non_mobile_at(sub, ctx.visit) != cond.non_mobile):
                 return False, []
             if cond.age_bands is not None and sub.age_band not in cond.age_bands:
                 return False, []

@@ -47,6 +47,7 @@ AnswerType = Literal[
     "free-text",
     "child-words",  # the child's own words, verbatim
     "seen-told",  # seen / told
+    "number",  # a measurement (weight, length), in the item's `unit`
 ]
 # The synced model's vocabularies (sync.model), not a copy: content names the same values.
 OBSERVATION_KINDS: tuple[str, ...] = _model.ENTITIES["observation"].field("kind").values  # type: ignore[union-attr]
@@ -55,6 +56,8 @@ Severity = Literal[_model.ENTITIES["flag"].field("severity").values]  # type: ig
 SEEN_TOLD_VALUES: tuple[str, ...] = _model.ENTITIES["checklist_response"].field("seen_or_told").values  # type: ignore[union-attr]
 Evidence = Literal[SEEN_TOLD_VALUES]  # type: ignore[valid-type]
 VISIT_TYPES: tuple[str, ...] = _model.ENTITIES["visit"].field("type").values  # type: ignore[union-attr]
+MOBILITY_VALUES: tuple[str, ...] = _model.ENTITIES["person"].field("mobility").values  # type: ignore[union-attr]
+Mobility = Literal[MOBILITY_VALUES]  # type: ignore[valid-type]
 
 YES_NO_VALUES: tuple[str, ...] = ("yes", "no", "not-known")
 CHOICE_TYPES: frozenset[str] = frozenset({"yes-no", "single-choice", "multi-choice", "seen-told"})
@@ -114,16 +117,31 @@ class GradeAtLeast(_Cond, tag="grade_at_least", kw_only=True):
 
 
 class GradeWorsened(_Cond, tag="grade_worsened", kw_only=True):
-    """A grade is higher (worse) than the last time it was graded for this subject."""
+    """A grade is higher (worse) than the last time it was graded for this subject; with
+    `to_at_least`, only a change that reaches that grade counts (1 -> 2 is not a picture)."""
 
     checklist: Id | None = None
     item: IdOrAll | None = None
+    to_at_least: IntOrParam | None = None
+
+
+class CountGrades(_Cond, tag="count_grades", kw_only=True):
+    """At least `at_least` graded items (`item: "*"`: every graded item of the checklist)
+    are at grade `value` or worse at the visit (inside count_visits: the visit counted)."""
+
+    checklist: Id | None = None
+    item: IdOrAll | None = None
+    value: IntOrParam
+    at_least: IntOrParam
 
 
 class SubjectIs(_Cond, tag="subject", kw_only=True):
-    """Facts about the subject the rule is evaluated for."""
+    """Facts about the subject the rule is evaluated for. `non_mobile`: the child is not
+    independently mobile, by the mobility confirmed at this visit (an item that `confirms:
+    mobility`), else the person's recorded mobility (settings.yaml non_mobile_stages)."""
 
     protection_plan: bool | None = None
+    non_mobile: bool | None = None
     age_bands: list[AgeBand] | None = None
     roles: list[Id] | None = None
 
@@ -168,6 +186,7 @@ Condition = Union[
     EvidenceIs,
     GradeAtLeast,
     GradeWorsened,
+    CountGrades,
     SubjectIs,
     VisitIs,
     CountVisits,
@@ -176,7 +195,7 @@ Condition = Union[
     AnyOf,
     Not,
 ]
-ANSWER_CONDITIONS = (Equals, In, Answered, EvidenceIs, GradeAtLeast, GradeWorsened)
+ANSWER_CONDITIONS = (Equals, In, Answered, EvidenceIs, GradeAtLeast, GradeWorsened, CountGrades)
 HISTORY_CONDITIONS = (CountVisits, NotSeenInLast, GradeWorsened)
 
 
@@ -236,6 +255,10 @@ class Item(_Base, kw_only=True):
     source: Text
     type: AnswerType
     required: bool = False
+    # Required only while the subject has been seen at fewer than this many earlier visits
+    # (the first contacts): later, advice is checked for understanding and change, not
+    # re-required by rote. A per-agency param name or a number.
+    required_first_contacts: IntOrParam | None = None
     section: Id | None = None
     choices: list[Choice] = []
     grades: list[GradeDescriptor] = []
@@ -248,8 +271,15 @@ class Item(_Base, kw_only=True):
     note_prompt: str = ""
     # For free text: what kind of observation the text is recorded as.
     records: ObservationKind | None = None
+    # For a number: the unit it is recorded in, and the plausible range the phone accepts.
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
     # Only ask when this condition on answers in the same checklist holds.
     show_if: Condition | None = None
+    # The answer confirms a fact about the child for this visit, overriding the person's
+    # record for the rules (its choices are the model's values for that fact).
+    confirms: Literal["mobility"] | None = None
     rules: list[Rule] = []
 
 
@@ -266,7 +296,13 @@ class AppliesTo(_Base, kw_only=True):
     # checklist, it is completed for each such child.
     age_bands: list[AgeBand] | None = None
     non_mobile_only: bool = False
+    # Also for a child of any age band whose recorded mobility is not independent (a
+    # disabled older child): the bruising protocol follows mobility, not age.
+    or_non_mobile: bool = False
     carer_roles: list[Id] | None = None
+    # A visit checklist is asked at no-access visits (the default), or at visits where the
+    # family was seen ("seen": who lives here, who stays over).
+    asked_at: Literal["no-access", "seen"] = "no-access"
 
 
 class Checklist(_Base, kw_only=True):
@@ -288,10 +324,20 @@ class Checklist(_Base, kw_only=True):
 DEFAULT_PARAMS: dict[str, int] = {
     "no_access_threshold": 2,
     "no_access_window_days": 28,
+    "no_access_long_threshold": 2,
+    "no_access_long_window_days": 56,
     "cancellation_threshold": 2,
     "father_not_seen_visits": 3,
     "father_not_engaged_visits": 6,
     "neglect_flag_grade": 4,
+    "neglect_concern_grade": 3,
+    "neglect_concern_areas": 3,
+    "neglect_persistence_visits": 3,
+    "neglect_persistence_areas": 2,
+    "neglect_persistence_window_days": 182,
+    "da_enquiry_window_days": 84,
+    "ng76_repeat_window_days": 90,
+    "full_advice_contacts": 2,
 }
 
 
@@ -325,11 +371,14 @@ class Settings(_Base, kw_only=True):
             "female-carer",
             "grandparent",
             "other-adult",
+            "male-other-adult",
         ]
     )
     assignees: list[Id] = msgspec.field(default_factory=lambda: ["practitioner", "supervisor"])
     # Which of the model's visit types this agency uses (sync.model is the vocabulary).
     visit_types: list[Literal[VISIT_TYPES]] = msgspec.field(default_factory=lambda: list(VISIT_TYPES))  # type: ignore[valid-type]
+    # Mobility stages that count as not independently mobile for the bruising protocol.
+    non_mobile_stages: list[Mobility] = msgspec.field(default_factory=lambda: ["not-yet", "rolling"])  # type: ignore[valid-type]
 
 
 class Phrase(_Base, kw_only=True):
@@ -367,13 +416,16 @@ class Subject(_Base, kw_only=True):
     id: Text
     kind: Literal["child", "carer"]
     age_band: AgeBand | None = None
-    # None = not recorded: a baby under 1 is then treated as not yet mobile.
+    # The person's recorded mobility stage (sync.model). None = not recorded.
+    mobility: Mobility | None = None  # type: ignore[valid-type]
+    # Older facts' yes/no form; used only when `mobility` is absent. Neither recorded: a
+    # baby under 1 is treated as not yet mobile.
     mobile: bool | None = None
     protection_plan: bool = False
     role: Id | None = None
 
 
-AnswerValue = Union[int, str, list[str], None]
+AnswerValue = Union[int, float, str, list[str], None]
 
 
 class Answer(_Base, kw_only=True):
@@ -508,6 +560,7 @@ class Content(_Base, kw_only=True):
     visit_types: list[str]
     checklists: list[Checklist]
     recording: Recording
+    non_mobile_stages: list[str] = msgspec.field(default_factory=lambda: ["not-yet", "rolling"])
 
     def checklist(self, checklist_id: str) -> Checklist | None:
         for c in self.checklists:

@@ -60,10 +60,15 @@ def _subjects(persons: list[dict[str, Any]], on: date) -> list[dict[str, Any]]:
     out = []
     for p in persons:
         if p["role"] in ("child", "unborn"):
-            out.append({"id": p["id"], "kind": "child", "age_band": _age_band(p, on),
-                        "protection_plan": bool(p.get("protection_plan"))})
+            child = {"id": p["id"], "kind": "child", "age_band": _age_band(p, on),
+                     "protection_plan": bool(p.get("protection_plan"))}
+            if p.get("mobility"):
+                child["mobility"] = p["mobility"]
+            out.append(child)
         else:
             role = CARER_ROLES.get(p["role"])
+            if role == "other-adult" and p.get("sex") == "male":
+                role = "male-other-adult"  # reached by the father / male carer checklist
             if role is None:  # partner: the content distinguishes by sex
                 role = "male-partner" if p.get("sex") == "male" else "female-partner"
             out.append({"id": p["id"], "kind": "carer", "role": role})

@@ -160,6 +160,13 @@ CREATE TABLE sync_meta (
     db.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)", [str(uuid.uuid4())])
 
 
+@migrations(name="clinical_0001_person_mobility")
+def person_mobility(db: sqlite_utils.Database) -> None:
+    # No CHECK here: persons is referenced by relationships, so a later change of the
+    # model's stages could not rebuild it; the merge holds the value to the model.
+    run_script(db, "ALTER TABLE persons ADD COLUMN mobility TEXT;\n")
+
+
 # Later migrations live beside this file; importing registers them, in order.
 from . import migrations_security  # noqa: E402,F401
 from . import migrations_accounts  # noqa: E402,F401

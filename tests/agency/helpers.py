@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.agency.clients import create_client
+from server.content.loader import load_content
+from server.settings import Settings
 from server.ids import new_id, stable_id
 from server.storage import records
 from server.storage.records import Actor
@@ -54,10 +56,13 @@ def visit(store, world, key: str = "own", *, sign: bool = True, practitioner: st
                                         "started_at": "2026-11-20T10:00:00.000Z",
                                         "present": [child] + ([father["id"]] if father else [])}, actor)
 
+        # Answered against the checklists as they are now (the versions the feed publishes).
+        versions = {c.id: c.version for c in load_content(Settings.from_env().content_dir).checklists}
+
         def answer(checklist, subject, item, value, note=None, seen=None):
             records.insert(db, k, "checklist_response", {
                 "id": stable_id(ids["visit"], checklist, subject, item), "agency_id": agency, "family_id": fid,
-                "visit_id": ids["visit"], "checklist_id": checklist, "checklist_version": 1,
+                "visit_id": ids["visit"], "checklist_id": checklist, "checklist_version": versions[checklist],
                 "subject_id": subject, "item_id": item, "answer": value, "note": note, "seen_or_told": seen}, actor)
 
         answer("safe-sleep", child, "sleep-place-night", "adult-bed", "Said baby was in with mum.", "told")

@@ -17,7 +17,7 @@ def test_default_content_dir_is_the_repository_content_folder(monkeypatch):
 def test_check_passes_on_shipped_content_and_prints_counts():
     result = CliRunner().invoke(content, ["check"])
     assert result.exit_code == 0, result.output
-    assert "8 checklists" in result.output and "rules" in result.output
+    assert "13 checklists" in result.output and "rules" in result.output
     assert "golden rule cases" in result.output and "content OK" in result.output
 
 

@@ -69,7 +69,8 @@ def _random_visits(content, n, seed):
     for k in range(n):
         children = [
             {"id": f"c{i}", "kind": "child", "age_band": rng.choice(bands),
-             "mobile": rng.choice([True, False, None]), "protection_plan": rng.random() < 0.3}
+             "mobile": rng.choice([True, False, None]), "protection_plan": rng.random() < 0.3,
+             "mobility": rng.choice([None, "not-yet", "rolling", "crawling", "cruising", "walking"])}
             for i in range(rng.randint(1, 3))
         ]
         carers = [{"id": f"a{i}", "kind": "carer", "role": rng.choice(content.carer_roles)} for i in range(rng.randint(1, 3))]
@@ -93,6 +94,8 @@ def _random_visits(content, n, seed):
                             v = rng.choice(["seen", "told"])
                         elif item.type == "grade":
                             v = rng.randint(1, 4)
+                        elif item.type == "number":
+                            v = rng.choice([None, 7, 9.85, 82.5])
                         else:
                             v = rng.choice(["", "some words"])
                         res.append({"checklist": c.id, "subject": sid, "item": item.id, "value": v,
@@ -129,3 +132,47 @@ def test_js_and_python_engines_agree_on_random_visits(page, content):
         assert got == py, f
         fired += len(py["flags"]) + len(py["follow_ups"])
     assert fired > 100  # the random visits really exercise the rules
+
+
+def test_safer_sleep_and_icon_are_required_at_the_first_contacts_then_asked_not_demanded(page, content):
+    """The phone's task list (pwa/js/screens/visit-facts.js): a carer seen at fewer than
+    full_advice_contacts earlier visits must answer the advice items; after that they are
+    optional, and the check-in items are there instead."""
+    got = json.loads(page.evaluate(
+        """async (contentJson) => {
+          const m = await import('/pwa/js/screens/visit-facts.js');
+          const content = JSON.parse(contentJson);
+          const subjects = [{id: 'b1', kind: 'child', age_band: 'under-1'}, {id: 'm1', kind: 'carer', role: 'mother'}];
+          const req = (seen) => m.visitTasks(content, subjects, {seenBefore: new Map([['m1', seen], ['b1', seen]])})
+            .filter((t) => t.subjectId === 'm1')
+            .flatMap((t) => t.items.filter((i) => i.required).map((i) => t.checklist.id + '/' + i.id)).sort();
+          return JSON.stringify({first: req(0), second: req(1), later: req(2)});
+        }""", _json(content)))
+    advice = {"icon/icon-crying-is-normal", "icon/icon-comforting", "icon/icon-ok-to-walk-away",
+              "icon/icon-never-shake", "safe-sleep/safe-sleep-advice-given"}
+    assert advice <= set(got["first"]) and advice <= set(got["second"])
+    assert not advice & set(got["later"])
+
+
+def test_a_babys_age_is_given_in_days_then_weeks_then_months(page):
+    got = page.evaluate(
+        """async () => {
+          const m = await import('/pwa/js/screens/visit-facts.js');
+          const on = '2025-03-10';
+          return ['2025-02-27', '2025-01-20', '2024-06-10', '2022-01-01'].map((d) => m.ageLabel({date_of_birth: d}, on));
+        }""")
+    assert got == ["11 days", "7 weeks", "9 months", "3 years"]
+
+
+def test_a_man_recorded_as_another_adult_is_reached_by_the_father_and_male_carer_checklist(page, content):
+    got = json.loads(page.evaluate(
+        """async (contentJson) => {
+          const m = await import('/pwa/js/screens/visit-facts.js');
+          const content = JSON.parse(contentJson);
+          const persons = [{id: 'b1', role: 'child', date_of_birth: '2025-01-01'},
+                           {id: 'g1', role: 'other-adult', sex: 'male'}, {id: 'n1', role: 'other-adult', sex: 'female'}];
+          const subjects = m.subjectsFor(persons, [], '2025-03-10');
+          return JSON.stringify(m.visitTasks(content, subjects).map((t) => t.checklist.id + '/' + t.subjectId));
+        }""", _json(content)))
+    assert "father-male-carer/g1" in got and "father-male-carer/n1" not in got
+    assert "household/visit" in got  # asked at a visit where the family is seen

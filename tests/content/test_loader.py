@@ -12,7 +12,7 @@ CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 REQUIRED_CHECKLISTS = {
     "safe-sleep", "icon", "home-conditions", "child-seen-alone", "father-male-carer",
-    "domestic-abuse-enquiry", "no-access", "injury-non-mobile",
+    "domestic-abuse-enquiry", "no-access", "injury-non-mobile", "alerting-features", "growth-and-health", "engagement", "development-and-needs", "household",
 }
 
 

@@ -107,3 +107,50 @@ def test_a_rule_that_still_holds_at_the_next_visit_does_not_open_a_second_flag_u
                        {"status": "done", "note": "Advice taken"})
         again = apply_visit_outcome(db, store.keyring, content, third)
     assert again == {"follow_ups": [follow_up_id(third, rule, child)], "flags": [flag_id(third, rule, child)]}
+
+
+def test_a_mark_on_a_child_whose_record_says_not_independently_mobile_raises_the_urgent_bruising_flag(app, store, settings):
+    """Mobility, not age: the server reads the person's recorded mobility, so an older
+    disabled child who does not get about on their own is covered by the protocol."""
+    content = load_content(settings.content_dir)
+    world = build_world(store)
+    child = world.persons["own"]
+    visit_id = new_id()
+    with store.write() as db:
+        records.update(db, store.keyring, "person", child, {"mobility": "not-yet", "date_of_birth": "2016-01-05"})
+        base = {"agency_id": world.agencies["A"], "family_id": world.families["own"]}
+        records.insert(db, store.keyring, "visit", {
+            **base, "id": visit_id, "practitioner_id": world.users["prac_a1"], "type": "targeted",
+            "status": "completed", "completed_at": "2026-10-20T10:00:00.000Z", "signed_by": world.users["prac_a1"],
+            "present": [child]})
+        records.insert(db, store.keyring, "checklist_response", {
+            **base, "id": stable_id(visit_id, "injury-non-mobile", child, "injury"), "visit_id": visit_id,
+            "checklist_id": "injury-non-mobile", "checklist_version": 2, "subject_id": child,
+            "item_id": "injury", "answer": "yes"})
+        created = apply_visit_outcome(db, store.keyring, content, visit_id)
+    assert flag_id(visit_id, "injury-in-non-mobile-baby", child) in created["flags"]
+    with store.read() as db:
+        flag = records.get(db, store.keyring, "flag", flag_id(visit_id, "injury-in-non-mobile-baby", child))
+    assert flag["severity"] == "urgent"
+
+
+def test_a_man_recorded_as_another_adult_is_asked_the_father_and_male_carer_questions(app, store, settings):
+    """Any man in the child's life: a grandfather or friend recorded as 'other adult' (male)
+    gets the father / male carer checklist's rules on the server."""
+    content = load_content(settings.content_dir)
+    world = build_world(store)
+    visit_id, man = new_id(), new_id()
+    with store.write() as db:
+        base = {"agency_id": world.agencies["A"], "family_id": world.families["own"]}
+        records.insert(db, store.keyring, "person", {**base, "id": man, "role": "other-adult", "sex": "male",
+                                                     "given_name": "Synthetic"})
+        records.insert(db, store.keyring, "visit", {
+            **base, "id": visit_id, "practitioner_id": world.users["prac_a1"], "type": "targeted",
+            "status": "completed", "completed_at": "2026-10-20T10:00:00.000Z", "signed_by": world.users["prac_a1"],
+            "present": [man]})
+        records.insert(db, store.keyring, "checklist_response", {
+            **base, "id": stable_id(visit_id, "father-male-carer", man, "prepared-to-parent"), "visit_id": visit_id,
+            "checklist_id": "father-male-carer", "checklist_version": 2, "subject_id": man,
+            "item_id": "prepared-to-parent", "answer": "not-prepared"})
+        created = apply_visit_outcome(db, store.keyring, content, visit_id)
+    assert follow_up_id(visit_id, "father-not-prepared-for-baby", man) in created["follow_ups"]

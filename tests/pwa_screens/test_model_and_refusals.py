@@ -108,7 +108,7 @@ def test_an_answer_refused_because_the_visit_was_signed_elsewhere_shows_on_the_v
     ctx.set_offline(True)
     try:
         page.get_by_test_id(f"task-child-seen-alone-{baby}").click()
-        page.locator('[data-item="child-words"] textarea').fill(words)
+        page.locator('[data-item="baby-observed"] textarea').fill(words)
         page.get_by_test_id("checklist-done").click()
         page.get_by_test_id("checklist-tasks").wait_for()
         # Meanwhile the practitioner signs the visit on their other device.

@@ -166,7 +166,7 @@ def test_a_half_filled_checklist_is_exactly_as_it_was_after_a_lock(screens_serve
     page.locator('[data-item="child-seen"] input[data-value="yes"]').first.check()
     page.locator('[data-item="how-gathered"] input[data-value="observation"]').check()
     words = "Ivy gurgled and grabbed my finger"
-    page.locator('[data-item="child-words"] textarea').fill(words)  # no blur: still in its debounce
+    page.locator('[data-item="baby-observed"] textarea').fill(words)  # no blur: still in its debounce
 
     page.get_by_test_id("lock").click()
     page.get_by_test_id("pin").wait_for()
@@ -176,7 +176,7 @@ def test_a_half_filled_checklist_is_exactly_as_it_was_after_a_lock(screens_serve
     form.wait_for()
     assert page.locator('[data-item="child-seen"] input[data-value="yes"]').first.is_checked()
     assert page.locator('[data-item="how-gathered"] input[data-value="observation"]').is_checked()
-    assert page.locator('[data-item="child-words"] textarea').input_value() == words
+    assert page.locator('[data-item="baby-observed"] textarea').input_value() == words
     assert page.locator('[data-item="seen-alone"]').is_visible()  # follows from "seen: yes"
 
 

@@ -26,7 +26,8 @@ export const MODEL = {
       "language": {"type": "text", "max_length": 100, "personal": true},
       "interpreter_needed": {"type": "bool"},
       "lives_in_household": {"type": "bool"},
-      "protection_plan": {"type": "bool"}
+      "protection_plan": {"type": "bool"},
+      "mobility": {"type": "choice", "choices": [{"value": "not-yet", "label": "Not yet moving about", "hint": "Stays where put down"}, {"value": "rolling", "label": "Rolling"}, {"value": "crawling", "label": "Crawling or bottom-shuffling"}, {"value": "cruising", "label": "Pulling up and cruising"}, {"value": "walking", "label": "Walking"}], "personal": true}
     }},
     "relationship": {"store": "relationships", "insert_only": false, "fields": {
       "adult_id": {"type": "id", "immutable": true, "required": true, "ref": "person"},

@@ -5,6 +5,7 @@ import { h, fill, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayT
          visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityLabel, severityRank, follow } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
 import { ageBand, AGE_BAND_LABELS, isChildRole } from "./visit-facts.js";
+import * as schema from "../generated/model.js";
 
 const yesNo = (b) => (b ? "Yes" : "No");
 
@@ -122,6 +123,7 @@ function childCard(c, b, unseen, today) {
     summaryList([
       c.role === "unborn" ? ["Expected", fmtDay(c.expected_date) || "Not recorded"] : ["Date of birth", fmtDay(c.date_of_birth) || "Not recorded"],
       ["Lives in household", yesNo(c.lives_in_household !== false)],
+      c.role !== "unborn" ? ["Gets about", c.mobility ? schema.label("person", "mobility", c.mobility) : "Not recorded"] : null,
       c.language ? ["Language", c.language + (c.interpreter_needed ? " (interpreter needed)" : "")] : null,
       ["Last seen", seen ? fmtDay(seen) : "Not yet seen"],
     ]));

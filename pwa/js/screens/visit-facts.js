@@ -27,6 +27,23 @@ export function ageBand(person, onDate) {
   return "school-age";
 }
 
+// A baby's age as a practitioner says it: days for the first weeks, then weeks, then
+// months to two, then years. Null when there is no date of birth (or not yet born).
+export function ageLabel(person, onDate) {
+  if (!person.date_of_birth) return null;
+  const dob = new Date(person.date_of_birth + "T00:00:00Z");
+  const on = new Date(onDate + "T00:00:00Z");
+  const days = Math.round((on - dob) / 86400000);
+  if (days < 0) return null;
+  const plural = (n, w) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  if (days < 28) return plural(days, "day");
+  if (days < 183) return plural(Math.floor(days / 7), "week");
+  let months = (on.getUTCFullYear() - dob.getUTCFullYear()) * 12 + on.getUTCMonth() - dob.getUTCMonth();
+  if (on.getUTCDate() < dob.getUTCDate()) months -= 1;
+  if (months < 24) return plural(months, "month");
+  return plural(Math.floor(months / 12), "year");
+}
+
 export const AGE_BAND_LABELS = {
   unborn: "Unborn",
   "under-1": "Under 1",
@@ -41,8 +58,9 @@ export function carerRole(person) {
     case "mother":
     case "father":
     case "male-carer":
-    case "other-adult":
       return person.role;
+    case "other-adult": // a man in the child's life is reached by the father / male carer checklist
+      return person.sex === "male" ? "male-other-adult" : "other-adult";
     default: // a partner: the content distinguishes by sex
       return person.sex === "male" ? "male-partner" : "female-partner";
   }
@@ -52,7 +70,7 @@ export function subjectsFor(persons, relationships, onDate) {
   const out = [];
   for (const p of persons) {
     if (isChildRole(p.role)) {
-      out.push({ id: p.id, kind: "child", age_band: ageBand(p, onDate), mobile: null,
+      out.push({ id: p.id, kind: "child", age_band: ageBand(p, onDate), mobility: p.mobility || null, mobile: null,
                  protection_plan: !!p.protection_plan, role: p.role, person: p });
     }
   }
@@ -67,21 +85,25 @@ export function subjectsFor(persons, relationships, onDate) {
 
 export const itemKind = (c, item) => item.subject || c.applies_to.subject;
 
-function isNonMobile(sub) {
+// By the person's recorded mobility, as js/rules.js decides which checklists apply.
+function isNonMobile(sub, stages) {
+  if (sub.mobility && stages) return stages.includes(sub.mobility);
   return sub.mobile == null ? sub.age_band === "under-1" : sub.mobile === false;
 }
 
-function childFits(c, item, child) {
+function childFits(c, item, child, stages) {
   const bands = c.applies_to.age_bands;
-  if (bands && !bands.includes(child.age_band)) return false;
+  if (bands && !bands.includes(child.age_band)) {
+    if (!(c.applies_to.or_non_mobile && isNonMobile(child, stages))) return false;
+  }
   if (item && item.age_bands && !item.age_bands.includes(child.age_band)) return false;
-  if (c.applies_to.non_mobile_only && !isNonMobile(child)) return false;
+  if (c.applies_to.non_mobile_only && !isNonMobile(child, stages)) return false;
   return true;
 }
 
-export function checklistActive(c, subjects) {
+export function checklistActive(c, subjects, stages) {
   if (!c.applies_to.age_bands && !c.applies_to.non_mobile_only) return true;
-  return subjects.some((s) => s.kind === "child" && childFits(c, null, s));
+  return subjects.some((s) => s.kind === "child" && childFits(c, null, s, stages));
 }
 
 function carerFits(c, item, carer) {
@@ -92,26 +114,44 @@ function carerFits(c, item, carer) {
 // One task per (checklist, subject): the items of that checklist asked about that subject.
 // A child checklist can hold per-carer items (safer-sleep advice to each carer), which
 // become a task per carer.
-export function visitTasks(content, subjects, { noAccess = false } = {}) {
+// An item with `required_first_contacts` is required only while the subject has been seen
+// at fewer earlier visits than that; after, it is asked but not demanded.
+function requiredNow(content, item, seenBefore) {
+  if (!item.required || item.required_first_contacts == null) return item.required;
+  const n = typeof item.required_first_contacts === "string"
+    ? (content.params || {})[item.required_first_contacts] : item.required_first_contacts;
+  return !(seenBefore >= n);
+}
+
+// seenBefore: Map person id -> earlier completed visits at which they were seen.
+export function visitTasks(content, subjects, { noAccess = false, seenBefore = new Map() } = {}) {
+  const stages = content && content.non_mobile_stages;
   const tasks = [];
+  const asked = (items, s) => items.map((i) => {
+    const req = requiredNow(content, i, s ? seenBefore.get(s.id) || 0 : 0);
+    return req === i.required ? i : { ...i, required: req };
+  });
   for (const c of (content && content.checklists) || []) {
+    // A no-access visit asks only its visit-level checklists; a visit where the family was
+    // seen asks the rest, and visit-level checklists marked asked_at: seen (the household).
     const visitLevel = c.applies_to.subject === "visit";
-    if (noAccess !== visitLevel) continue; // no-access visits ask only visit-level checklists
-    if (!checklistActive(c, subjects)) continue;
+    const atSeen = !visitLevel || c.applies_to.asked_at === "seen";
+    if (noAccess === atSeen) continue;
+    if (!checklistActive(c, subjects, stages)) continue;
     const kinds = new Set(c.items.map((i) => itemKind(c, i)));
     if (kinds.has("visit")) {
       tasks.push({ checklist: c, subject: null, subjectId: "visit", items: c.items.filter((i) => itemKind(c, i) === "visit") });
     }
     if (kinds.has("child")) {
-      for (const s of subjects.filter((x) => x.kind === "child" && childFits(c, null, x))) {
-        const items = c.items.filter((i) => itemKind(c, i) === "child" && childFits(c, i, s));
-        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items });
+      for (const s of subjects.filter((x) => x.kind === "child" && childFits(c, null, x, stages))) {
+        const items = c.items.filter((i) => itemKind(c, i) === "child" && childFits(c, i, s, stages));
+        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items: asked(items, s) });
       }
     }
     if (kinds.has("carer")) {
       for (const s of subjects.filter((x) => x.kind === "carer" && carerFits(c, null, x))) {
         const items = c.items.filter((i) => itemKind(c, i) === "carer" && carerFits(c, i, s));
-        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items });
+        if (items.length) tasks.push({ checklist: c, subject: s, subjectId: s.id, items: asked(items, s) });
       }
     }
   }
@@ -229,9 +269,10 @@ function factVisit(v, responses, onDate) {
 export function buildFacts({ visit, persons, relationships, others, responsesByVisit, noAccess, today }) {
   const date = visit.status === "completed" ? visitDate(visit) : today || isoDate(new Date());
   const subjects = subjectsFor(persons, relationships, date).map(
-    ({ id, kind, age_band, mobile, protection_plan, role }) => {
+    ({ id, kind, age_band, mobility, mobile, protection_plan, role }) => {
       const s = { id, kind, protection_plan, role };
       if (age_band) s.age_band = age_band;
+      if (mobility) s.mobility = mobility;
       if (mobile !== null) s.mobile = mobile;
       return s;
     });

@@ -25,6 +25,7 @@ export function answerLabel(item, value, gradeScale = []) {
       return d ? `${value} – ${d.descriptor || d.label}` : String(value);
     }
     case "child-words": return `“${value}”`;
+    case "number": return `${value} ${item.unit || ""}`.trim();
     default: return String(value);
   }
 }
@@ -35,6 +36,28 @@ function guidance(item) {
     h("div", { class: "hs-details__text" },
       h("p", { class: "hs-body" }, item.guidance),
       item.source ? h("p", { class: "hs-hint" }, `Source: ${item.source}`) : null));
+}
+
+// A measurement: typed as the practitioner reads the scales, saved as a number when it is
+// one in the item's range; anything else is shown as an error and not saved.
+function numberInput(item, legend, value, save) {
+  const id = nextId("num");
+  const input = h("input", { class: "hs-input hs-input--width-5", id, type: "text", inputmode: "decimal",
+                             autocomplete: "off", value: value ?? "", "data-testid": `number-${item.id}` });
+  const error = h("p", { class: "hs-error-message", hidden: true });
+  const wrap = h("div", { class: "hs-form-group" },
+    h("label", { class: "hs-label hs-label--bold", for: id }, legend),
+    h("p", { class: "hs-hint" }, `In ${item.unit}`), error, h("span", {}, input, ` ${item.unit}`));
+  input.addEventListener("change", () => {
+    const raw = input.value.trim().replace(",", ".");
+    const n = raw === "" ? null : Number(raw);
+    const bad = n !== null && (!Number.isFinite(n) || (item.minimum != null && n < item.minimum) || (item.maximum != null && n > item.maximum));
+    error.hidden = !bad;
+    error.textContent = bad ? `Enter a number between ${item.minimum} and ${item.maximum} ${item.unit}` : "";
+    input.classList.toggle("hs-input--error", bad);
+    if (!bad) save({ answer: n });
+  });
+  return wrap;
 }
 
 // rec: the stored response (or null). Returns the item's container element.
@@ -64,6 +87,9 @@ export function renderItem(item, rec, save, { gradeScale = [], readOnly = false 
     case "multi-choice":
       control = checkboxes({ legend, hint: "Select all that apply", options: item.choices.map((c) => ({ value: c.id, label: c.label })),
                              value: value || [], onChange: (v) => save({ answer: v }) });
+      break;
+    case "number":
+      control = numberInput(item, legend, value, save);
       break;
     case "child-words":
       control = textArea({

@@ -10,7 +10,7 @@ import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, d
          warningCallout, registerFlush, flushAll, trackSave, checkLimit, statusLine } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
-         AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
+         AGE_BAND_LABELS, ageLabel, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
@@ -19,6 +19,7 @@ import * as refused from "../refused.js";
 import { OBS_KINDS, kindLabel, refusedOpts, visitSync } from "./visit-entries.js";
 import { renderObservations, recordingContext } from "./visit-observations.js";
 import { renderRecord, recordErrors, recordSummary, ethnicityMissing } from "./visit-record.js";
+import { confirmOnPerson, nowView } from "./visit-alerts.js";
 
 export { OBS_KINDS };
 
@@ -52,7 +53,12 @@ async function load(visitId) {
     addenda: b.addenda.filter((a) => a.visit_id === visit.id),
     present: new Set(Array.isArray(visit.present) ? visit.present : []),
   };
-  ctx.tasks = visitTasks(content, subjects, { noAccess: !!visit.no_access });
+  const seenBefore = new Map();
+  for (const v of b.visits) {
+    if (v.id === visit.id || v.status !== "completed" || v.no_access) continue;
+    for (const pid of Array.isArray(v.present) ? v.present : []) seenBefore.set(pid, (seenBefore.get(pid) || 0) + 1);
+  }
+  ctx.tasks = visitTasks(content, subjects, { noAccess: !!visit.no_access, seenBefore });
   // Everything recorded at this visit, for its refused entries and its sync status.
   ctx.ids = new Set([visit.id, ...responses.map((r) => r.id), ...ctx.observations.map((o) => o.id), ...ctx.addenda.map((a) => a.id)]);
   ctx.refused = refused.records((r) => ctx.ids.has(r.id) || r.values.visit_id === visit.id);
@@ -65,7 +71,7 @@ const taskHref = (ctx, t) => `#/visit/${ctx.visit.id}/checklist/${t.checklist.id
 function subjectLabel(ctx, s) {
   if (!s) return "The visit";
   const p = s.person || ctx.byId.get(s.id);
-  if (s.kind === "child") return `${personName(p)} (${AGE_BAND_LABELS[s.age_band] || roleLabel(p.role)})`;
+  if (s.kind === "child") return `${personName(p)} (${ageLabel(p, ctx.date) || AGE_BAND_LABELS[s.age_band] || roleLabel(p.role)})`;
   return `${personName(p)} (${roleLabel(p.role).toLowerCase()})`;
 }
 
@@ -268,9 +274,16 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
   const containers = new Map();
   const gradeScale = (ctx.content && ctx.content.grade_scale) || [];
 
-  const onSaved = async () => {
+  const now = h("div", {});
+  const showNow = async () => now.replaceChildren(nowView(await outcomeFor(ctx), task));
+  const onSaved = async (item) => {
     status.textContent = "Saved on this phone";
     await refreshVisibility();
+    await confirmOnPerson(ctx, task, item, ctx.idx.get(`${c.id}|${task.subjectId}|${item.id}`));
+    // Next to the answer just given, where the practitioner's eyes are.
+    const el = containers.get(item.id);
+    if (el && !el.hidden) el.after(now);
+    await showNow();
   };
   // An answer a now-hidden question still holds would feed the rules unseen: clear it.
   async function refreshVisibility() {
@@ -320,11 +333,13 @@ function renderChecklist(root, ctx, checklistId, subjectId) {
       h("summary", { class: "hs-details__summary" }, h("span", { class: "hs-details__summary-text" }, "About this checklist")),
       h("div", { class: "hs-details__text" }, h("p", { class: "hs-body" }, c.description),
         c.source ? h("p", { class: "hs-hint" }, `Source: ${c.source}`) : null)) : null,
+    now,
     form,
     status,
     h("div", { class: "hs-button-group" },
       button("Save and return to tasks", async () => { await flushAll(); navigate(`#/visit/${ctx.visit.id}`); }, { "data-testid": "checklist-done" })),
   );
+  showNow();
   const flush = async () => { for (const ta of form.querySelectorAll("textarea")) if (ta.flush) await ta.flush(); };
   const off = registerFlush(flush);
   return () => off();
