@@ -95,6 +95,10 @@ class PreconditionRequired(DomainError):
     status, slug, title = 428, "precondition-required", "If-Match is required"
 
 
+class NotAcceptable(DomainError):
+    status, slug, title = 406, "not-acceptable", "No representation the client accepts"
+
+
 class PayloadTooLarge(DomainError):
     status, slug, title = 413, "payload-too-large", "Request body too large"
 

@@ -114,6 +114,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         msgspec.Meta(ge=0, le=600),
     ] = 60
 
+    public_url: Annotated[
+        str,
+        _doc("The server's public address (scheme, host and any path prefix, no trailing slash), from which every "
+             "absolute URL it gives out is built (FHIR fullUrls, links, the CapabilityStatement); never the "
+             "request's Host header."),
+        msgspec.Meta(pattern=r"^https?://[A-Za-z0-9.\[\]:-]+(/[A-Za-z0-9._~%/-]*[A-Za-z0-9._~%-])?$"),
+    ] = "http://localhost:8000"
+
     def __post_init__(self) -> None:
         proxy_networks(self.trusted_proxies)  # a typo must stop the server, not trust nobody (or everyone)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.datastructures import State
 from litestar.params import HeaderParameter, Parameter
 
 from .. import audit
@@ -19,26 +18,10 @@ from . import writeback as wb
 from .auth import agency_client_guard, client_dependency
 from .clients import AgencyClient
 from .feed import read_feed
-from .fhir import feed_bundle, questionnaire_bundle
+from .fhir import feed_bundle
+from .fhir_controller import api_base, content_of
 
 MAX_LIMIT = 500
-
-
-def content_of(state: State) -> Any:
-    """The checklists as loaded at start (``app.state.content``), else loaded here once."""
-    content = state.get("content")
-    if content is None:
-        try:
-            from ..content.loader import load_content  # type: ignore[import-not-found]
-        except ImportError:
-            return None
-        content = load_content(state.settings.content_dir)
-        state.content = content
-    return content
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/api/agency/v1"
 
 
 def _written(result: wb.WriteResult) -> Response:
@@ -78,7 +61,7 @@ class AgencyApiController(Controller):
                    "Hearthside-Has-More": "true" if page.has_more else "false",
                    "Hearthside-Log-Epoch": page.epoch}
         if format == "fhir":
-            base = _base(request)
+            base = api_base(request)
             url = f"{base}/feed?format=fhir&limit={limit}"
             bundle = feed_bundle(page.items, content_of(request.app.state), client.identifier_system + ":hearthside",
                                  base_url=base + "/fhir", next_cursor=page.next_cursor, has_more=page.has_more,
@@ -88,13 +71,6 @@ class AgencyApiController(Controller):
         body = {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more,
                 "epoch": page.epoch}
         return Response(body, media_type="application/json", headers=headers)
-
-    @get("/fhir/Questionnaire", opt={"scope": "feed:read"}, sync_to_thread=True)
-    def get_questionnaires(self, request: Request) -> Response:
-        """The checklists as FHIR R4 Questionnaires (``url|version`` is what responses cite)."""
-        content = content_of(request.app.state)
-        checklists = content.checklists if content is not None else []
-        return Response(questionnaire_bundle(checklists, _base(request) + "/fhir"), media_type="application/fhir+json")
 
     @post("/acks", opt={"scope": "feed:read"}, status_code=200, sync_to_thread=True)
     def create_acks(self, data: acks_service.AckList, store: Database, client: AgencyClient) -> dict[str, int]:

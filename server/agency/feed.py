@@ -55,6 +55,9 @@ class _Ctx:
     keyring: Keyring
     rows: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
     completion: dict[str, int | None] = field(default_factory=dict)
+    # One page names the same household and staff many times: read and decrypt them once.
+    households: dict[str, Any] = field(default_factory=dict)
+    staff: dict[str, Any] = field(default_factory=dict)
 
     def row(self, entity: str, row_id: str) -> dict[str, Any] | None:
         key = (entity, row_id)
@@ -178,6 +181,12 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if ("people", family_id) not in ctx.households:
+        ctx.households[("people", family_id)] = _read_people(ctx, family_id)
+    return ctx.households[("people", family_id)]
+
+
+def _read_people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     persons = [_clean(p) for p in records.find(ctx.db, ctx.keyring, "person", "family_id = ?", [family_id])]
     rels = [{**_clean(r), "deleted": r["deleted"]} for r in records.find(
         ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id], include_deleted=True)]
@@ -188,9 +197,16 @@ def _people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[
 
 
 def _family_summary(ctx: _Ctx, family_id: str) -> dict[str, Any]:
+    if ("family", family_id) not in ctx.households:
+        ctx.households[("family", family_id)] = _read_family_summary(ctx, family_id)
+    return ctx.households[("family", family_id)]
+
+
+def _read_family_summary(ctx: _Ctx, family_id: str) -> dict[str, Any]:
     fam = ctx.row("family", family_id) or {"id": family_id}
     return {"id": family_id, "family_name": fam.get("family_name"), "address": fam.get("address"),
             "postcode": fam.get("postcode"), "team_id": fam.get("team_id"), "version": fam.get("version"),
+            "status": fam.get("status"), "deleted": bool(fam.get("deleted")),
             "external_ids": external_ids.of(ctx.db, ctx.keyring, "family", [family_id]).get(family_id, [])}
 
 
@@ -208,11 +224,8 @@ def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
             if seq is not None and seq < done:
                 observations.append(_clean(o))
         data["observations"] = observations
-        data["family"] = _family_summary(ctx, row["family_id"])
-        data["people"], data["relationships"] = _people(ctx, row["family_id"])
         data["practitioner"] = _staff(ctx, row.get("practitioner_id"))
     elif item_type == "family":
-        data["people"], data["relationships"] = _people(ctx, row["id"])
         data["allocations"] = [_clean(a) for a in records.find(ctx.db, ctx.keyring, "allocation", "family_id = ?",
                                                                [row["id"]])]
     elif item_type == "person":
@@ -220,23 +233,48 @@ def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
             {**_clean(r), "deleted": r["deleted"]} for r in records.find(
                 ctx.db, ctx.keyring, "relationship", "adult_id = ? OR child_id = ?", [row["id"], row["id"]],
                 include_deleted=True)]
-        data["family"] = _family_summary(ctx, row["family_id"])
-    elif item_type in ("relationship", "allocation"):
-        data["family"] = _family_summary(ctx, row["family_id"])
-        data["people"], data["relationships"] = _people(ctx, row["family_id"])
-        if item_type == "allocation":
-            data["practitioner"] = _staff(ctx, row["practitioner_id"])
-    elif item_type in ("observation", "addendum", "flag", "follow_up"):
-        data["family"] = _family_summary(ctx, row["family_id"])
-        data["people"], data["relationships"] = _people(ctx, row["family_id"])
+    elif item_type == "allocation":
+        data["practitioner"] = _staff(ctx, row["practitioner_id"])
+    elif item_type == "flag":
+        visit = ctx.row("visit", row["visit_id"]) if row.get("visit_id") else None
+        # Raised by the visit's answers: when it was signed, not when the server stored it.
+        data["raised_at"] = (visit or {}).get("completed_at") or row.get("created_at")
+    # Every item carries the household as it now stands, so each FHIR resource made from
+    # it (the Group and its members above all) is the same whichever item it came with.
+    family_id = row["id"] if item_type == "family" else row["family_id"]
+    if item_type != "family":
+        data["family"] = _family_summary(ctx, family_id)
+    people, rels = _people(ctx, family_id)
+    data["people"] = people
+    if item_type != "person":
+        data["relationships"] = rels
+    data["staff"] = _staff_of(ctx, data)
     return data
+
+
+_USER_FIELDS = ("practitioner_id", "recorded_by", "raised_by", "decided_by", "acknowledged_by", "assignee_id",
+                "signed_by", "resolved_by")
+
+
+def _staff_of(ctx: _Ctx, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every user the item names, so each reference to a practitioner resolves in the bundle."""
+    ids = {data.get(f) for f in _USER_FIELDS}
+    ids |= {o.get("recorded_by") for o in data.get("observations", [])}
+    out = {}
+    for uid in sorted(i for i in ids if isinstance(i, str) and i):
+        staff = _staff(ctx, uid)
+        if staff and staff.get("username"):
+            out[uid] = staff
+    return out
 
 
 def _staff(ctx: _Ctx, user_id: str | None) -> dict[str, Any] | None:
     if not user_id:
         return None
-    rows = list(ctx.db.query("SELECT id, username, display_name, role FROM users WHERE id = ?", [user_id]))
-    return rows[0] if rows else {"id": user_id}
+    if user_id not in ctx.staff:
+        rows = list(ctx.db.query("SELECT id, username, display_name, role FROM users WHERE id = ?", [user_id]))
+        ctx.staff[user_id] = rows[0] if rows else {"id": user_id}
+    return ctx.staff[user_id]
 
 
 def _attach_external_ids(ctx: _Ctx, items: list[dict[str, Any]]) -> None:
@@ -246,3 +284,32 @@ def _attach_external_ids(ctx: _Ctx, items: list[dict[str, Any]]) -> None:
     found = {t: external_ids.of(ctx.db, ctx.keyring, t, ids) for t, ids in by_type.items()}
     for item in items:
         item["external_ids"] = found[item["type"]].get(item["id"], [])
+
+
+def current_item(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, entity: str,
+                 row_id: str) -> dict[str, Any] | None:
+    """The feed item for a record as it now stands, exactly as the feed gave (or will give)
+    it: None for another agency's record, a draft visit's data, or a record the feed does
+    not carry. Its ``changed_at`` is that of the change-log entry the feed emits it at."""
+    ctx = _Ctx(db, keyring)
+    row = ctx.row(entity, row_id)
+    if row is None or row.get("agency_id") != agency_id or entity not in ITEM_TYPES:
+        return None
+    if entity == "conflict" and row["entity"] not in FAMILY_DETAIL_ENTITIES:
+        return None
+    version = int(row["version"])
+    seq = ctx.entry_seq(entity, row, version)
+    if seq is None:
+        return None
+    visit_id = row["id"] if entity == "visit" else (row.get("visit_id") if entity in (
+        "observation", "flag", "follow_up") else None)
+    if visit_id:
+        done = ctx.completion_seq(visit_id)
+        if done is None:
+            return None
+        seq = max(seq, done)  # made while a draft: emitted when the visit was signed
+    at = next(db.query("SELECT at FROM change_log WHERE seq = ?", [seq]))["at"]
+    item = {"type": entity, "id": row_id, "version": version, "seq": seq, "family_id": row.get("family_id"),
+            "changed_at": at, "deleted": row["deleted"], "data": _build(ctx, entity, row)}
+    _attach_external_ids(ctx, [item])
+    return item

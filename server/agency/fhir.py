@@ -5,6 +5,8 @@ Mapping (see docs/integration.md):
   ``QuestionnaireResponse`` per checklist per subject, one ``Observation`` per observation
   (the child's own words verbatim in ``valueString``); children and unborn babies ->
   ``Patient``; mothers, fathers, male carers, partners and other adults -> ``RelatedPerson``
+  (an adult with no child to relate to, an expectant mother, -> ``Patient``); every member of
+  staff a record names -> ``Practitioner``, in the same bundle
 - flag -> ``Flag`` (severity in the core ``flag-priority`` extension, the supervisor's
   decision in ours); follow-up -> ``Task``; addendum -> ``Observation`` on the encounter;
   conflict on family details -> ``Task`` asking a person to resolve it
@@ -12,11 +14,15 @@ Mapping (see docs/integration.md):
   name; the practitioner's note and seen/told are child items of each question.
 
 Every resource made for a feed item carries ``meta.tag`` ``FEED_ITEM_SYSTEM`` with code
-``<item type>/<id>/<version>``: a file-importing core system acknowledges by those.
+``<item type>/<id>/<version>``: a file-importing core system acknowledges by those. Its
+``meta.versionId`` is a digest of its content (``version_of``), set when it is finished.
+Every item carries the household as it now stands (feed.py), so a resource is built the
+same whichever item it comes with, and a read (fhir_read.py) rebuilds the same one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Iterable
@@ -25,10 +31,12 @@ from sync import model
 
 from ..clock import now_iso
 from ..ids import stable_id
+from .fhir_questionnaire import (EVIDENCE_SUFFIX, NOTE_SUFFIX, QUESTION_TYPE, QUESTIONNAIRE_URL, SECTION_PREFIX,
+                                 SEEN_TOLD, SEEN_TOLD_SYSTEM, answer_system, nest, options, response_status)
+from .fhir_questionnaire import prune as _prune
 
 NS = "urn:hearthside:fhir"
 FEED_ITEM_SYSTEM = f"{NS}:feed-item"
-QUESTIONNAIRE_URL = "urn:hearthside:questionnaire:"
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 EXT_NEXT_CURSOR = f"{NS}:StructureDefinition:feed-next-cursor"
 EXT_HAS_MORE = f"{NS}:StructureDefinition:feed-has-more"
@@ -43,14 +51,6 @@ _ROLE_V3 = {"mother": ("MTH", "mother"), "father": ("FTH", "father"), "partner":
 _ROLE_TEXT = {c.value: c.label for c in model.PERSON_ROLES}
 OBSERVATION_KINDS = {c.value: c.label for c in model.OBSERVATION_KINDS}
 _TASK_STATUS = {"open": "requested", "done": "completed", "cancelled": "cancelled"}
-_QUESTION_TYPE = {"yes-no": "choice", "single-choice": "choice", "multi-choice": "choice", "grade": "choice",
-                  "seen-told": "choice", "free-text": "text", "child-words": "text"}
-_YES_NO = [("yes", "Yes"), ("no", "No"), ("not-known", "Not known")]
-_SEEN_TOLD = [("seen", "Seen by the practitioner"), ("told", "Told by someone else")]
-NOTE_SUFFIX = ".note"
-EVIDENCE_SUFFIX = ".seen-or-told"
-
-
 def _ref(kind: str, rid: str | None, display: str | None = None) -> dict[str, Any] | None:
     if not rid:
         return None
@@ -58,17 +58,6 @@ def _ref(kind: str, rid: str | None, display: str | None = None) -> dict[str, An
     if display:
         ref["display"] = display
     return ref
-
-
-def _prune(value: Any) -> Any:
-    """Drop empty members: FHIR forbids empty strings, arrays and objects."""
-    if isinstance(value, dict):
-        out = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
-    if isinstance(value, list):
-        out = [_prune(v) for v in value]
-        return [v for v in out if v not in (None, "", [], {})]
-    return value
 
 
 def _identifiers(own_system: str, rid: str, ext: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,73 +71,18 @@ def _meta(version: int | None, updated: str | None, tags: Iterable[str] = ()) ->
             "tag": [{"system": FEED_ITEM_SYSTEM, "code": t} for t in tags]}
 
 
-# -- questionnaires -----------------------------------------------------------------------
+def version_of(resource: dict[str, Any]) -> str:
+    """A resource's ``versionId``: a digest of everything in it but ``meta``, so it changes
+    exactly when the content does, whichever records (person, family, relationships,
+    staff, ...) that content was built from."""
+    body = {k: v for k, v in resource.items() if k != "meta"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _pascal(text: str) -> str:
-    name = "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
-    return name if name[:1].isalpha() else f"Checklist{name}"
-
-
-def answer_system(checklist_id: str, item_id: str) -> str:
-    return f"{QUESTIONNAIRE_URL}{checklist_id}:{item_id}"
-
-
-def _options(checklist_id: str, item: Any) -> list[tuple[str, str]]:
-    if item.type == "yes-no":
-        return _YES_NO
-    if item.type == "seen-told":
-        return _SEEN_TOLD
-    if item.type == "grade":
-        return [(str(g.grade), g.descriptor) for g in item.grades] or [(str(n), f"Grade {n}") for n in range(1, 5)]
-    return [(c.id, c.label) for c in item.choices]
-
-
-def _children(checklist_id: str, item_id: str) -> list[dict[str, Any]]:
-    return [
-        {"linkId": item_id + EVIDENCE_SUFFIX, "text": "Seen or told?", "type": "choice",
-         "answerOption": [{"valueCoding": {"system": f"{NS}:seen-or-told", "code": c, "display": d}}
-                          for c, d in _SEEN_TOLD]},
-        {"linkId": item_id + NOTE_SUFFIX, "text": "Practitioner's note", "type": "text"},
-    ]
-
-
-def questionnaire(checklist: Any) -> dict[str, Any]:
-    subject = {"child": ["Patient"], "carer": ["RelatedPerson"], "visit": ["Encounter"]}[checklist.applies_to.subject]
-    items = []
-    for item in checklist.items:
-        q: dict[str, Any] = {"linkId": item.id, "text": item.prompt, "type": _QUESTION_TYPE.get(item.type, "string"),
-                             "required": bool(item.required), "repeats": item.type == "multi-choice"}
-        if q["type"] == "choice":
-            q["answerOption"] = [{"valueCoding": {"system": answer_system(checklist.id, item.id), "code": c,
-                                                  "display": d}} for c, d in _options(checklist.id, item)]
-        q["item"] = _children(checklist.id, item.id)
-        items.append(q)
-    return _prune({
-        "resourceType": "Questionnaire",
-        "id": f"{checklist.id}-v{checklist.version}",
-        "url": QUESTIONNAIRE_URL + checklist.id,
-        "version": str(checklist.version),
-        "name": _pascal(checklist.id),
-        "title": checklist.title,
-        "status": "active",
-        "subjectType": subject,
-        "description": checklist.description.strip() if checklist.description else None,
-        "item": items,
-    })
-
-
-def questionnaire_bundle(checklists: Iterable[Any], base_url: str) -> dict[str, Any]:
-    resources = [questionnaire(c) for c in checklists]
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "timestamp": now_iso(),
-        "total": len(resources),
-        "link": [{"relation": "self", "url": f"{base_url}/Questionnaire"}],
-        "entry": [{"fullUrl": f"{base_url}/Questionnaire/{r['id']}", "resource": r, "search": {"mode": "match"}}
-                  for r in resources],
-    }
+def finish(resource: dict[str, Any]) -> dict[str, Any]:
+    resource.setdefault("meta", {})["versionId"] = version_of(resource)
+    return resource
 
 
 # -- feed items ----------------------------------------------------------------------------
@@ -160,6 +94,7 @@ class _Builder:
         self.own = own_system
         self.resources: dict[tuple[str, str], dict[str, Any]] = {}
         self.order: list[tuple[str, str]] = []
+        self.staff: dict[str, dict[str, Any]] = {}
 
     def add(self, resource: dict[str, Any], tag: str | None = None) -> None:
         resource = _prune(resource)
@@ -178,17 +113,16 @@ class _Builder:
 
     # people ----------------------------------------------------------------------------
     def people(self, family: dict[str, Any], people: list[dict[str, Any]], rels: list[dict[str, Any]],
-               tag_for: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+               tag_for: dict[str, str] | None = None, only: set[str] | None = None) -> dict[str, dict[str, Any]]:
         by_id = {p["id"]: p for p in people}
         children = [p for p in people if p["role"] in CHILD_ROLES and not p.get("deleted")]
         for p in people:
+            if only is not None and p["id"] not in only:
+                continue
             tag = (tag_for or {}).get(p["id"])
-            if p["role"] in CHILD_ROLES:
-                self.add(self.patient(p, family), tag)
-            else:
-                related = self.related_person(p, family, rels, by_id, children)
-                if related:
-                    self.add(related, tag)
+            related = None if p["role"] in CHILD_ROLES else self.related_person(p, family, rels, children)
+            # An adult with no child to relate to (an antenatal mother) is a patient herself.
+            self.add(related or self.patient(p, family), tag)
         self.add(self.group(family, children))
         return by_id
 
@@ -218,12 +152,12 @@ class _Builder:
         return out
 
     def related_person(self, p: dict[str, Any], family: dict[str, Any], rels: list[dict[str, Any]],
-                       by_id: dict[str, dict[str, Any]], children: list[dict[str, Any]]) -> dict[str, Any] | None:
+                       children: list[dict[str, Any]]) -> dict[str, Any] | None:
         mine = [r for r in rels if r["adult_id"] == p["id"] and not r.get("deleted")]
         child_id = next((r["child_id"] for r in mine), None)
         child_id = child_id or (children[0]["id"] if children else None)
         if child_id is None:
-            return None  # RelatedPerson needs a patient; the JSON feed still carries this person
+            return None  # RelatedPerson needs a patient
         codings = []
         if p["role"] in _ROLE_V3:
             code, display = _ROLE_V3[p["role"]]
@@ -234,13 +168,8 @@ class _Builder:
             relationship.append({"coding": [{"system": f"{NS}:relationship", "code": _code(r["relationship"])}],
                                  "text": f"{r['relationship']} of {r['child_id']}"
                                  + (" (parental responsibility)" if r.get("parental_responsibility") else "")})
-        out = {"resourceType": "RelatedPerson", **self._common_person(p, family),
-               "patient": _ref("Patient", child_id), "relationship": relationship}
-        # The relationships are part of this resource: its version moves when they change
-        # (tombstoned ones included, so it only ever grows).
-        all_mine = [r for r in rels if r["adult_id"] == p["id"]]
-        out["meta"]["versionId"] = str(int(p.get("version") or 0) + sum(int(r.get("version") or 0) for r in all_mine))
-        return out
+        return {"resourceType": "RelatedPerson", **self._common_person(p, family),
+                "patient": _ref("Patient", child_id), "relationship": relationship}
 
     def group(self, family: dict[str, Any], children: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -252,18 +181,21 @@ class _Builder:
             "member": [{"entity": _ref("Patient", c["id"])} for c in children],
         }
 
-    def practitioner(self, staff: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not staff or not staff.get("id"):
+    def practitioner(self, user_id: str | None) -> dict[str, Any] | None:
+        """A reference to the Practitioner, emitted in the same bundle; a user the server no
+        longer knows is named by identifier only (a logical reference, nothing to follow)."""
+        if not user_id:
             return None
-        self.add({"resourceType": "Practitioner", "id": staff["id"],
-                  "identifier": [{"system": f"{NS}:user", "value": staff.get("username") or staff["id"]}],
-                  "name": [{"text": staff.get("display_name")}] if staff.get("display_name") else None})
-        return _ref("Practitioner", staff["id"])
+        staff = self.staff.get(user_id)
+        if not staff:
+            return {"identifier": {"system": f"{NS}:user-id", "value": user_id}}
+        self.add(practitioner_resource(staff))
+        return _ref("Practitioner", user_id)
 
     def subject_ref(self, person_id: str | None, by_id: dict[str, dict[str, Any]], family_id: str,
                     allow_related: bool = True) -> dict[str, Any]:
         p = by_id.get(person_id or "")
-        if p and p["role"] in CHILD_ROLES:
+        if p and (p["role"] in CHILD_ROLES or ("Patient", p["id"]) in self.resources):
             return _ref("Patient", p["id"])  # type: ignore[return-value]
         if p and allow_related and (("RelatedPerson", p["id"]) in self.resources):
             return _ref("RelatedPerson", p["id"])  # type: ignore[return-value]
@@ -274,6 +206,7 @@ class _Builder:
         tag = f"{item['type']}/{item['id']}/{item['version']}"
         data = item["data"]
         kind = item["type"]
+        self.staff.update(data.get("staff") or {})
         if kind == "family":
             family = {**data, "external_ids": item.get("external_ids", []), "deleted": item["deleted"]}
             by_id = self.people(family, data.get("people", []), data.get("relationships", []))
@@ -283,15 +216,8 @@ class _Builder:
         family = data.get("family") or {"id": item["family_id"]}
         if kind == "person":
             person = {**data, "external_ids": item.get("external_ids", []), "deleted": item["deleted"]}
-            # the person's own relationships are enough to name the patient they relate to
-            self.people(family, [person], data.get("relationships", []), {person["id"]: tag})
-            # Made already for an earlier item of this page, or not representable alone
-            # (an adult with no child to relate to): the tag goes where the person is.
-            for kind in ("Patient", "RelatedPerson", "Group"):
-                key = (kind, person["id"] if kind != "Group" else family["id"])
-                if key in self.resources:
-                    self.add(self.resources[key], tag)
-                    break
+            people = [p for p in data.get("people", []) if p["id"] != person["id"]] + [person]
+            self.people(family, people, data.get("relationships", []), {person["id"]: tag}, only={person["id"]})
             return
         by_id = self.people(family, data.get("people", []), data.get("relationships", []))
         if kind == "relationship":
@@ -318,7 +244,7 @@ class _Builder:
             self.conflict(item, data, family, by_id, tag)
 
     def visit(self, item, data, family, by_id, tag) -> None:
-        author = self.practitioner(data.get("practitioner"))
+        author = self.practitioner(data.get("practitioner_id"))
         participants = [{"individual": author}] if author else []
         for pid in data.get("present") or []:
             pid = pid.get("id") if isinstance(pid, dict) else pid
@@ -348,26 +274,32 @@ class _Builder:
         out = []
         for (cid, version, subject_id), responses in sorted(groups.items()):
             checklist = self.content.checklist(cid) if self.content is not None else None
+            if checklist is not None and str(checklist.version) != version:
+                checklist = None  # answered under another version: its items, order and sections are not these
             order = [i.id for i in checklist.items] if checklist else []
             items_by_id = {i.id: i for i in checklist.items} if checklist else {}
             responses.sort(key=lambda r: (order.index(r["item_id"]) if r["item_id"] in order else len(order),
                                           r["item_id"]))
-            qr_items = []
+            entries = []
             for r in responses:
                 entry = self.qr_item(cid, items_by_id.get(r["item_id"]), r)
                 if entry:
-                    qr_items.append(entry)
+                    entries.append((r["item_id"], entry))
+            qr_items = nest(checklist, entries, lambda sec, inner: {
+                "linkId": SECTION_PREFIX + sec.id, "text": sec.title, "item": inner}) if checklist else [
+                e for _, e in entries]
             subject = None
             if subject_id in by_id:
                 subject = self.subject_ref(subject_id, by_id, data["family_id"])
             out.append({
                 "resourceType": "QuestionnaireResponse",
-                "id": stable_id("qr", item["id"], cid, subject_id),
+                "id": response_id(item["id"], cid, version, subject_id),
                 "meta": _meta(item["version"], item["changed_at"]),
                 "identifier": {"system": f"{self.own}:checklist-response",
-                               "value": f"{item['id']}/{cid}/{subject_id}"},
+                               "value": f"{item['id']}/{cid}/{version}/{subject_id}"},
                 "questionnaire": f"{QUESTIONNAIRE_URL}{cid}|{version}",
-                "status": "completed",
+                "status": response_status(checklist, responses, by_id.get(subject_id),
+                                          data.get("completed_at") or data.get("started_at")),
                 "subject": subject,
                 "encounter": _ref("Encounter", item["id"]),
                 "authored": _dt(data.get("completed_at")) or item["changed_at"],
@@ -380,8 +312,8 @@ class _Builder:
         value = r.get("answer")
         answers: list[dict[str, Any]] = []
         values = value if isinstance(value, list) else ([] if value in (None, "") else [value])
-        qtype = _QUESTION_TYPE.get(spec.type, "string") if spec else ("text" if isinstance(value, str) else "string")
-        labels = dict(_options(cid, spec)) if spec and qtype == "choice" else {}
+        qtype = QUESTION_TYPE.get(spec.type, "string") if spec else ("text" if isinstance(value, str) else "string")
+        labels = dict(options(spec)) if spec and qtype == "choice" else {}
         for v in values:
             if qtype == "choice":
                 answers.append({"valueCoding": {"system": answer_system(cid, r["item_id"]), "code": str(v),
@@ -391,7 +323,7 @@ class _Builder:
         nested = []
         if r.get("seen_or_told") in ("seen", "told"):
             nested.append({"linkId": r["item_id"] + EVIDENCE_SUFFIX, "answer": [{"valueCoding": {
-                "system": f"{NS}:seen-or-told", "code": r["seen_or_told"], "display": dict(_SEEN_TOLD)[r["seen_or_told"]]}}]})
+                "system": SEEN_TOLD_SYSTEM, "code": r["seen_or_told"], "display": dict(SEEN_TOLD)[r["seen_or_told"]]}}]})
         if r.get("note"):
             nested.append({"linkId": r["item_id"] + NOTE_SUFFIX, "answer": [{"valueString": r["note"]}]})
         if not answers and not nested:
@@ -421,7 +353,7 @@ class _Builder:
             "focus": focus,
             "encounter": _ref("Encounter", o.get("visit_id")),
             "effectiveDateTime": _dt(o.get("recorded_at")),
-            "performer": [_ref("Practitioner", o.get("recorded_by"))],
+            "performer": [self.practitioner(o.get("recorded_by"))],
             "derivedFrom": [_ref("Observation", o.get("supersedes_id"))],
             "valueString": o["text"],
         }, tag)
@@ -435,7 +367,7 @@ class _Builder:
             "category": [{"coding": [coding]}], "code": {"coding": [coding], "text": coding["display"]},
             "subject": _ref("Group", family["id"]), "encounter": _ref("Encounter", data.get("visit_id")),
             "effectiveDateTime": _dt(data.get("recorded_at")),
-            "performer": [_ref("Practitioner", data.get("recorded_by"))],
+            "performer": [self.practitioner(data.get("recorded_by"))],
             "valueString": data["text"],
         }, tag)
 
@@ -444,9 +376,9 @@ class _Builder:
         decision = [{"url": "status", "valueCode": data.get("status")},
                     {"url": "decision", "valueString": data.get("decision")},
                     {"url": "rationale", "valueString": data.get("rationale")},
-                    {"url": "decidedBy", "valueReference": _ref("Practitioner", data.get("decided_by"))},
+                    {"url": "decidedBy", "valueReference": self.practitioner(data.get("decided_by"))},
                     {"url": "decidedAt", "valueDateTime": _dt(data.get("decided_at"))},
-                    {"url": "acknowledgedBy", "valueReference": _ref("Practitioner", data.get("acknowledged_by"))},
+                    {"url": "acknowledgedBy", "valueReference": self.practitioner(data.get("acknowledged_by"))},
                     {"url": "acknowledgedAt", "valueDateTime": _dt(data.get("acknowledged_at"))}]
         decision = [d for d in decision if len(_prune(d)) == 2]
         self.add({
@@ -464,10 +396,10 @@ class _Builder:
             "code": {"coding": [{"system": f"{NS}:rule", "code": data["rule_id"]}] if data.get("rule_id") else None,
                      "text": data["reason"]},
             "subject": subject,
-            "period": {"start": _dt(data.get("created_at")) or item["changed_at"],
+            "period": {"start": _dt(data.get("raised_at") or data.get("created_at")),
                        "end": _dt(data.get("decided_at")) if data.get("status") == "closed" else None},
             "encounter": _ref("Encounter", data.get("visit_id")),
-            "author": _ref("Practitioner", data.get("raised_by")),
+            "author": self.practitioner(data.get("raised_by")),
         }, tag)
 
     def task(self, item, data, family, by_id, tag) -> None:
@@ -483,14 +415,14 @@ class _Builder:
             "encounter": _ref("Encounter", data.get("visit_id")),
             "authoredOn": _dt(data.get("created_at")),
             "lastModified": item["changed_at"],
-            "owner": _ref("Practitioner", data.get("assignee_id")),
+            "owner": self.practitioner(data.get("assignee_id")),
             "restriction": {"period": {"end": _dt(data.get("due_at"))}},
             "executionPeriod": {"end": _dt(data.get("completed_at"))},
             "note": [{"text": data["note"]}] if data.get("note") else None,
         }, tag)
 
     def care_team(self, item, data, family, tag) -> None:
-        member = self.practitioner(data.get("practitioner") or {"id": data["practitioner_id"]})
+        member = self.practitioner(data["practitioner_id"])
         active = bool(data.get("active")) and not item["deleted"]
         self.add({
             "resourceType": "CareTeam", "id": item["id"], "meta": _meta(item["version"], item["changed_at"]),
@@ -524,6 +456,11 @@ class _Builder:
         }, tag)
 
 
+def response_id(visit_id: str, checklist_id: str, version: str, subject_id: str) -> str:
+    """One response per visit, checklist version and subject; the version is readable in it."""
+    return f"{stable_id('qr', visit_id, checklist_id, subject_id)}-v{re.sub(r'[^A-Za-z0-9]', '', version)[:20]}"
+
+
 def _code(text: str) -> str:
     return re.sub(r"\s+", "-", text.strip())
 
@@ -550,5 +487,19 @@ def feed_bundle(items: list[dict[str, Any]], content: Any, own_system: str, *, b
         "type": "collection",
         "timestamp": now_iso(),
         "link": links,
-        "entry": [{"fullUrl": f"{base_url}/{t}/{i}", "resource": b.resources[(t, i)]} for t, i in b.order],
+        "entry": [{"fullUrl": f"{base_url}/{t}/{i}", "resource": finish(b.resources[(t, i)])} for t, i in b.order],
     }
+
+
+def practitioner_resource(staff: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Practitioner", "id": staff["id"],
+            "identifier": [{"system": f"{NS}:user", "value": staff.get("username") or staff["id"]}],
+            "name": [{"text": staff.get("display_name")}] if staff.get("display_name") else None}
+
+
+def build_resources(items: list[dict[str, Any]], content: Any, own_system: str) -> list[dict[str, Any]]:
+    """Every resource the items make, finished (``versionId`` set), in bundle order."""
+    b = _Builder(content, own_system)
+    for item in items:
+        b.item(item)
+    return [finish(b.resources[key]) for key in b.order]

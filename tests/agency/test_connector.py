@@ -131,3 +131,33 @@ def test_connector_with_a_revoked_token_stops_with_a_clear_message(tmp_path):
         assert not list((tmp_path / "inbox").glob("batches/*"))
     finally:
         server.stop()
+
+
+def test_after_a_family_moves_the_next_pull_files_the_new_patient(tmp_path):
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        made = _cli("agency", "create-client", "--agency", "Demo Health Visiting Service", "--name", "SystmOne",
+                    "--scopes", "feed:read,families:read,families:write", data_dir=server.data_dir)
+        token = made.stdout.split("token: ")[1].split()[0]
+        h = {"Authorization": f"Bearer {token}"}
+        out = tmp_path / "inbox"
+        assert _pull(server, token, out, "fhir").returncode == 0
+
+        def filed(kind: str) -> list[dict]:
+            return [json.loads(line) for f in sorted(out.glob(f"batches/*/{kind}.ndjson"), key=lambda p: int(
+                p.parent.name)) for line in f.read_text().splitlines()]
+        patient = next(p for p in filed("Patient") if p.get("address"))
+        group = next(g for g in filed("Group") if {"entity": {"reference": f"Patient/{patient['id']}"}} in
+                     g.get("member", []))
+        fam = httpx.get(f"{server.url}/api/agency/v1/families/{group['id']}", headers=h, timeout=30).json()
+        moved = httpx.patch(f"{server.url}/api/agency/v1/families/{group['id']}", timeout=30,
+                            headers={**h, "If-Match": f'"{fam["version"]}"'}, json={"address": "7 New Lane"})
+        assert moved.status_code == 200, moved.text
+
+        again = _pull(server, token, out, "fhir")
+        assert again.returncode == 0 and json.loads(again.stdout)["written"] > 0
+        versions = [p for p in filed("Patient") if p["id"] == patient["id"]]
+        assert versions[-1]["address"][0]["text"] == "7 New Lane"
+        assert versions[-1]["meta"]["versionId"] != versions[0]["meta"]["versionId"]
+    finally:
+        server.stop()

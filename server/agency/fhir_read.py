@@ -1,0 +1,115 @@
+"""FHIR R4 read: each resource the feed emits, as it now stands, by type and id.
+
+A resource is rebuilt from the same feed item the feed sends it with (``feed.current_item``),
+so a read gives the very resource — content and ``versionId`` — that the feed's newest
+page does. Only the current version is kept: ``_history/<vid>`` answers for the current
+``versionId`` and 404 for an older one (the feed carried each version when it was made).
+Everything is scoped to the client's agency; anything else is 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlite_utils
+
+from ..storage.crypto import Keyring
+from .codesystems import code_systems
+from .feed import current_item
+from .fhir import build_resources, finish, practitioner_resource, response_id
+from .fhir_questionnaire import questionnaire
+
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# Which feed items a resource type is made from.
+SOURCES: dict[str, tuple[str, ...]] = {
+    "Patient": ("person",), "RelatedPerson": ("person",), "Group": ("family",), "Encounter": ("visit",),
+    "Observation": ("observation", "addendum"), "Flag": ("flag",), "Task": ("follow_up", "conflict"),
+    "CareTeam": ("allocation",),
+}
+READABLE = (*SOURCES, "QuestionnaireResponse", "Practitioner", "Questionnaire", "CodeSystem")
+
+
+def _from_items(db, keyring, agency_id, content, own, rtype, rid, sources) -> dict[str, Any] | None:
+    for entity, row_id in sources:
+        item = current_item(db, keyring, agency_id, entity, row_id)
+        if item is None:
+            continue
+        for res in build_resources([item], content, own):
+            if res["resourceType"] == rtype and res["id"] == rid:
+                return res
+    return None
+
+
+def _observation_visit(db: sqlite_utils.Database, rid: str) -> list[tuple[str, str]]:
+    found = list(db.query("SELECT visit_id FROM observations WHERE id = ?", [rid]))
+    return [("visit", found[0]["visit_id"])] if found and found[0]["visit_id"] else []
+
+
+def _response_visit(db: sqlite_utils.Database, agency_id: str, rid: str) -> list[tuple[str, str]]:
+    for r in db.query("SELECT DISTINCT visit_id, checklist_id, checklist_version, subject_id"
+                      " FROM checklist_responses WHERE agency_id = ?", [agency_id]):
+        if response_id(r["visit_id"], r["checklist_id"], str(r["checklist_version"]), r["subject_id"]) == rid:
+            return [("visit", r["visit_id"])]
+    return []
+
+
+def read(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, content: Any, own_system: str,
+         rtype: str, rid: str) -> dict[str, Any] | None:
+    """The resource ``rtype/rid`` as it now stands for this agency, or None."""
+    if rtype not in READABLE or not FHIR_ID.match(rid):
+        return None
+    if rtype == "Questionnaire":
+        for c in (content.checklists if content is not None else []):
+            q = questionnaire(c)
+            if q["id"] == rid:
+                return q
+        return None
+    if rtype == "CodeSystem":
+        return next((cs for cs in code_systems(content) if cs["id"] == rid), None)
+    if rtype == "Practitioner":
+        rows = list(db.query("SELECT id, username, display_name, role FROM users WHERE id = ? AND agency_id = ?",
+                             [rid, agency_id]))
+        return finish(practitioner_resource(rows[0])) if rows else None
+    if rtype == "QuestionnaireResponse":
+        sources = _response_visit(db, agency_id, rid)
+    else:
+        sources = [(entity, rid) for entity in SOURCES[rtype]]
+        if rtype == "Observation":
+            sources += _observation_visit(db, rid)
+    return _from_items(db, keyring, agency_id, content, own_system, rtype, rid, sources)
+
+
+def capability_statement(base_url: str, software_version: str, at: str) -> dict[str, Any]:
+    resources = []
+    for rtype in sorted(READABLE):
+        interactions = [{"code": "read"}] + ([{"code": "vread"}] if rtype not in ("Questionnaire", "CodeSystem")
+                                             else [])
+        if rtype in ("Questionnaire", "CodeSystem"):
+            interactions.append({"code": "search-type"})
+        resources.append({"type": rtype, "interaction": interactions, "versioning": "versioned",
+                          "readHistory": False, "updateCreate": False})
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "hearthside",
+        "url": f"{base_url}/metadata",
+        "version": software_version,
+        "name": "HearthsideAgencyFhir",
+        "title": "Hearthside agency FHIR R4 read API",
+        "status": "active",
+        "date": at,
+        "publisher": "Hearthside",
+        "kind": "instance",
+        "software": {"name": "Hearthside", "version": software_version},
+        "implementation": {"description": "The agency feed's resources, read by type and id", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Every resource the feed (GET /api/agency/v1/feed?format=fhir) emits can be read here "
+                             "as it now stands; _history/<versionId> answers for the current version only.",
+            "security": {"description": "The bearer token of an agency integration client "
+                                        "(`Authorization: Bearer hsa_...`) with scope feed:read."},
+            "resource": resources,
+        }],
+    }
