@@ -27,6 +27,8 @@ import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { showPushSettings } from "./push-settings.js";
 import { completeButton } from "./followups.js";
+import { answersInWords, decisionList, raisedAt } from "./flag-view.js";
+import { namer } from "./staff.js";
 
 const CACHE_ID = "supervisor-overview";
 const TZ = "Europe/London";
@@ -168,6 +170,8 @@ async function renderFlag(root, flagId) {
   const linked = followUps.filter((f) => (flag.visit_id && f.visit_id === flag.visit_id) || f.id === flag.subject_id);
   const [label, colour] = [severityLabel(flag.severity), severityColour(flag.severity)];
   const answers = Array.isArray(flag.answers) ? flag.answers : [];
+  const [name, content] = await Promise.all([namer(), model.content().catch(() => null)]);
+  const raised = raisedAt(flag, new Map(visit ? [[visit.id, visit]] : []));
 
   put(root, 
     backLink(isSupervisor(user) ? "Team overview" : "Back", isSupervisor(user) ? "#/supervisor" : `#/family/${flag.family_id}`),
@@ -180,20 +184,17 @@ async function renderFlag(root, flagId) {
         ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
         subject ? ["About", personName(subject)] : null,
         visit ? ["Visit", h("a", { href: `#/visit/${visit.id}` }, `${visitTypeLabel(visit.type)}${visit.completed_at ? ", " + fmtDay(visit.completed_at) : ""}`)] : null,
-        answers.length ? ["Answers that raised it", h("ul", { class: "hs-list" }, answers.map((a) =>
-          h("li", {}, `${a.item || "answer"}: ${Array.isArray(a.value) ? a.value.join(", ") : String(a.value ?? "")}`)))] : null,
+        answers.length ? ["Answers that raised it", h("ul", { class: "hs-list" }, answersInWords(answers, content).map((t) => h("li", {}, t)))] : null,
+        raised ? ["Raised", fmtDay(raised)] : null,
+        flag.acknowledged_by ? ["Acknowledged", `${name(flag.acknowledged_by)}${flag.acknowledged_at ? ", " + fmtDayTime(flag.acknowledged_at) : ""}`] : null,
       ]),
       flag.decision ? h("div", { "data-testid": "flag-decision" },
         h("h2", { class: "hs-h2" }, "Management decision"),
-        summaryList([
-          ["Decision", flag.decision],
-          ["Rationale", flag.rationale || ""],
-          flag.decided_at ? ["Recorded", fmtDayTime(flag.decided_at)] : null,
-        ])) : null,
+        decisionList(flag, name)) : null,
       linked.length ? h("div", {},
         h("h2", { class: "hs-h2" }, "Follow-ups"),
         h("ul", { class: "hs-list" }, linked.map((f) => h("li", {},
-          h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status}`)))) : null,
+          h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status === "done" ? "done" : "cancelled"} · for ${name(f.assignee_id, { you: "you" })}`)))) : null,
       isSupervisor(user) && flag.status !== "closed" ? await decisionForm(flag, visit, user) : null),
   );
   // Only when this flag itself changes (say the decision arrives from another phone), so a
@@ -211,7 +212,7 @@ async function decisionForm(flag, visit, user) {
   const errors = h("div", {});
   const decision = h("textarea", { class: "hs-textarea", id: `${id}-decision`, name: "decision", rows: 3, "data-testid": "decision" });
   const rationale = h("textarea", { class: "hs-textarea", id: `${id}-rationale`, name: "rationale", rows: 4, "data-testid": "rationale" });
-  const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", checked: true, "data-testid": "close-flag" });
+  const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", "data-testid": "close-flag" });
   const fuText = h("textarea", { class: "hs-textarea", id: `${id}-fu`, name: "follow_up_text", rows: 2, "data-testid": "decision-follow-up" });
   const fuDue = h("input", { class: "hs-input hs-input--width-10", type: "date", id: `${id}-due`, name: "follow_up_due", value: todayKey(), "data-testid": "decision-follow-up-due" });
   const status = statusLine();

@@ -12,6 +12,8 @@ import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
          AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
+import { flagBlock } from "./flag-view.js";
+import { namer } from "./staff.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
 import { conflictNote } from "./conflicts.js";
@@ -507,13 +509,15 @@ async function renderSigned(root, ctx) {
   justSigned = null;
   const raisedFollowUps = b.followUps.filter((f) => f.visit_id === visit.id);
   const raisedFlags = b.flags.filter((f) => f.visit_id === visit.id);
+  const name = await namer();
   let outcomeEl;
   if (raisedFollowUps.length || raisedFlags.length) {
     outcomeEl = outcomeView({
-      follow_ups: raisedFollowUps.map((f) => ({ rule: f.rule_id, subject: f.subject_id, text: f.text, assignee: f.assignee_id === (user && user.user_id) ? "practitioner" : "other",
+      follow_ups: raisedFollowUps.map((f) => ({ rule: f.rule_id, subject: f.subject_id, text: f.text, assigneeName: name(f.assignee_id),
                                                  due: (f.due_at || "").slice(0, 10), due_in_days: null })),
       flags: raisedFlags.map((f) => ({ rule: f.rule_id, subject: f.subject_id, severity: f.severity, reason: f.reason })),
-    }, ctx.byId, { heading: "Raised by this visit" });
+    }, ctx.byId, { heading: "Raised by this visit",
+                   flagBlocks: raisedFlags.map((f) => flagBlock(f, { name, byId: ctx.byId, raised: visit.completed_at, level: 4 })) });
   } else {
     outcomeEl = outcomeView(await outcomeFor(ctx), ctx.byId, { heading: "Raised by this visit (confirmed by the server after sync)" });
   }
