@@ -1,7 +1,7 @@
 // "Your account": change your password, sign out of every device; for an admin, reset a
 // colleague's password (they choose a new one when they next sign in). Online only: these
 // are answered by the server, never queued on the phone.
-import { h, fill, screenTitle, button, errorSummary, insetText, summaryList, emptyState } from "./common.js";
+import { h, fill, screenTitle, button, showErrors, insetText, summaryList, emptyState } from "./common.js";
 import { me } from "./data.js";
 import * as api from "../api.js";
 
@@ -38,18 +38,20 @@ function changePasswordForm() {
     group("Type the new password again", again), submit);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    errors.replaceChildren();
     status.textContent = "";
-    if (next.value !== again.value) { errors.replaceChildren(errorSummary([{ text: "The two new passwords do not match.", href: "#confirm-password" }])); return; }
-    if (!navigator.onLine) { errors.replaceChildren(errorSummary([{ text: "You need a connection to change your password." }])); return; }
+    const empty = [[current, "Enter your current password"], [next, "Enter a new password"]].filter(([el]) => !el.value);
+    if (empty.length) { showErrors(errors, empty.map(([el, text]) => ({ text, href: `#${el.id}`, target: el }))); return; }
+    if (next.value !== again.value) { showErrors(errors, [{ text: "The two new passwords do not match.", href: "#confirm-password", target: again }]); return; }
+    if (!navigator.onLine) { showErrors(errors, [{ text: "You need a connection to change your password." }]); return; }
     submit.disabled = true;
     try {
       const r = await api.post("/api/v1/me/password", { current_password: current.value, new_password: next.value });
       const others = r.other_sessions_ended ? " You have been signed out on your other devices." : "";
       status.textContent = `Your password has been changed.${others}`;
       form.reset();
+      showErrors(errors, []);
     } catch (err) {
-      errors.replaceChildren(errorSummary(problems(err)));
+      showErrors(errors, problems(err));
     } finally {
       submit.disabled = false;
     }
@@ -89,7 +91,7 @@ async function resetPasswords(user) {
             h("strong", { "data-testid": "temporary-password" }, r.temporary_password)),
           h("p", { class: "hs-hint" }, "Give it to them by phone or in person, never by email. It works once: they choose a new password when they sign in. Their devices have been signed out.")));
       } catch (err) {
-        slot.replaceChildren(errorSummary([{ text: err.message || "That did not work." }]));
+        showErrors(slot, [{ text: err.message || "That did not work." }]);
       }
     }, { secondary: true, "data-testid": `reset-${u.username}` }),
   ]);

@@ -252,19 +252,56 @@ export function characterCount(control, entity, field) {
   return h("div", { class: "hs-character-count" }, control, msg);
 }
 
-/** Show (or with no message, clear) an error at the control's form group (NHS.UK pattern). */
+/** Show (or with no message, clear) an error at the control's form group (NHS.UK pattern):
+ * the message under the label (or a fieldset's legend), a red border on the field, and the
+ * message read out with the field (aria-describedby). */
 export function fieldError(control, message) {
   const group = control.closest(".hs-form-group") || control.parentElement;
-  const old = group && group.querySelector(":scope > .hs-error-message[data-field-error]");
-  if (old) old.remove();
   if (!group) return;
+  const choice = control.type === "radio" || control.type === "checkbox";
+  const key = choice ? (control.closest("fieldset") || group) : control;
+  key.id = key.id || nextId("fld");
+  for (const old of group.querySelectorAll(`[data-field-error][data-for="${key.id}"]`)) old.remove();
+  const errId = `${key.id}-error`;
+  const described = (key.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== errId);
   group.classList.toggle("hs-form-group--error", !!message);
-  if (!message) return;
-  const err = h("span", { class: "hs-error-message", id: `${control.id}-error`, "data-field-error": "", "data-testid": "field-error" },
+  if (!choice) control.classList.toggle(`${control.tagName === "SELECT" ? "hs-select" : control.tagName === "TEXTAREA" ? "hs-textarea" : "hs-input"}--error`, !!message);
+  if (!message) {
+    key.removeAttribute("aria-invalid");
+    if (described.length) key.setAttribute("aria-describedby", described.join(" ")); else key.removeAttribute("aria-describedby");
+    return;
+  }
+  if (!choice) control.setAttribute("aria-invalid", "true");
+  key.setAttribute("aria-describedby", [errId, ...described].join(" "));
+  const err = h("span", { class: "hs-error-message", id: errId, "data-field-error": "", "data-for": key.id, "data-testid": "field-error" },
     h("span", { class: "hs-visually-hidden" }, "Error: "), message);
-  const label = group.querySelector(":scope > .hs-label, :scope > label, :scope > .hs-hint");
+  if (choice) {
+    const fs = control.closest("fieldset");
+    const after = fs && (fs.querySelector(":scope > .hs-hint") || fs.querySelector(":scope > legend"));
+    if (after) { after.after(err); return; }
+  }
   const hint = group.querySelector(":scope > .hs-hint");
+  const label = group.querySelector(":scope > .hs-label, :scope > label");
   (hint || label) ? (hint || label).after(err) : group.prepend(err);
+}
+
+/** The one way a screen shows what stops a form: the error summary in `slot` (links to each
+ * field) and the same message at each field. Earlier errors inside `scope` are cleared
+ * first; with no problems nothing is shown. Returns whether there were any. */
+export function showErrors(slot, problems, { scope = null } = {}) {
+  const within = scope || slot.closest("form") || slot.closest("#app") || document;
+  for (const el of within.querySelectorAll("[data-field-error]")) {
+    const key = document.getElementById(el.dataset.for);
+    const control = key && (key.matches("input, textarea, select") ? key : key.querySelector("input, textarea, select"));
+    if (control) fieldError(control, null); else el.remove();
+  }
+  if (!problems || !problems.length) { slot.replaceChildren(); return false; }
+  for (const p of problems) {
+    const target = p.target || (p.href && p.href.startsWith("#") && p.href.length > 1 && document.getElementById(p.href.slice(1)));
+    if (target && target.matches && target.matches("input, textarea, select")) fieldError(target, p.text);
+  }
+  slot.replaceChildren(errorSummary(problems));
+  return true;
 }
 
 /** The problem that stops a value being saved (too long for the model), shown at the field. */

@@ -1,5 +1,5 @@
 // My follow-ups by due date, overdue first and highlighted; complete one or add a note.
-import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId,
+import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, showErrors, button, nextId,
          characterCount, checkLimit, statusLine } from "./common.js";
 import { list, me, model, isOpen, dueKey } from "./data.js";
 import { rerender } from "../router.js";
@@ -44,11 +44,11 @@ export async function render(root) {
 export function completeButton(f, note, errorSlot) {
   return button("Mark as done", async () => {
     if (!note.value.trim()) {
-      errorSlot.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]));
+      showErrors(errorSlot, [{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]);
       return;
     }
     const tooLong = checkLimit(note);
-    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
+    if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: `#${note.id}`, target: note }]); return; }
     await setFields("follow_up", f.id, { status: "done", note: note.value.trim(), completed_at: new Date().toISOString() });
     Promise.resolve(sync.now()).catch(() => {}); // offline, the outbox keeps it
     rerender();
@@ -64,7 +64,7 @@ function item(f, famName, today) {
   note.value = f.note || "";
   const saveNote = async () => {
     const tooLong = checkLimit(note);
-    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
+    if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: `#${note.id}`, target: note }]); return; }
     await setFields("follow_up", f.id, { note: note.value });
     status.textContent = "Note saved on this phone";
   };

@@ -15,7 +15,7 @@
 // with the time they were fetched. Decisions are written through the model (set ops), so
 // they reach the server, and the practitioner, on the next sync.
 import {
-  h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
+  h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, showErrors, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
   severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow,
 } from "./common.js";
@@ -252,7 +252,7 @@ async function decisionForm(flag, visit, user) {
       if (tooLong) problems.push({ text: `${what}: ${tooLong}`, href: `#${el.id}`, target: el });
     }
     if (fuText.value.trim() && !/^\d{4}-\d{2}-\d{2}$/.test(fuDue.value)) problems.push({ text: "Enter when the follow-up is due", href: `#${fuDue.id}`, target: fuDue });
-    if (problems.length) { errors.replaceChildren(errorSummary(problems)); return; }
+    if (problems.length) { showErrors(errors, problems); return; }
     const at = new Date().toISOString();
     if (fuText.value.trim()) {
       await model.create("follow_up", {

@@ -6,7 +6,7 @@ import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
-         personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
+         personName, backLink, button, taskList, showErrors, radios, textArea, emptyState, insetText,
          warningCallout, registerFlush, flushAll, trackSave, checkLimit, statusLine } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
@@ -211,14 +211,14 @@ function renderPresence(root, ctx) {
       await flushAll();
       const missing = b.persons.filter((p) => !answers.get(p.id));
       if (missing.length) {
-        errorSlot.replaceChildren(errorSummary(missing.map((p) => ({
+        showErrors(errorSlot, missing.map((p) => ({
           text: `Say whether you saw ${personName(p)}`,
-          href: `#presence-${p.id}`, target: document.querySelector(`#presence-${p.id} input`) }))));
+          href: `#presence-${p.id}`, target: document.querySelector(`#presence-${p.id} input`) })));
         return;
       }
       if (!b.persons.some((p) => answers.get(p.id) === "seen")) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Nobody was seen: record this as a no-access visit instead",
-                                                  href: `#/visit/${visit.id}/no-access` }]));
+        showErrors(errorSlot, [{ text: "Nobody was seen: record this as a no-access visit instead",
+                                                  href: `#/visit/${visit.id}/no-access` }]);
         return;
       }
       navigate(`#/visit/${visit.id}`);
@@ -421,7 +421,7 @@ async function signVisit(ctx, root, errorSlot) {
   const fresh = await load(ctx.visit.id);
   const errors = signErrors(fresh);
   if (errors.length) {
-    errorSlot.replaceChildren(errorSummary(errors));
+    showErrors(errorSlot, errors);
     return;
   }
   await setFields("visit", ctx.visit.id, { status: "completed", completed_at: nowIso(), signed_by: ctx.user ? ctx.user.user_id : null });
@@ -572,11 +572,11 @@ async function renderSigned(root, ctx) {
     button("Add addendum", async () => {
       const ta = addText.querySelector("textarea");
       if (!ta.value.trim()) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Enter the addendum", href: "#addendum-text", target: ta }]));
+        showErrors(errorSlot, [{ text: "Enter the addendum", href: "#addendum-text", target: ta }]);
         return;
       }
       const tooLong = checkLimit(ta);
-      if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: "#addendum-text", target: ta }])); return; }
+      if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: "#addendum-text", target: ta }]); return; }
       await model.create("addendum", { family_id: visit.family_id, visit_id: visit.id, text: ta.value, recorded_by: user ? user.user_id : null,
                                        recorded_at: nowIso(), device_id: user ? user.device_id : null }, { familyId: visit.family_id });
       for (const [id, entity] of moving) await refused.settle(entity, id);
