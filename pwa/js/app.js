@@ -236,6 +236,11 @@ function renderReauth(el) {
 // -- locking: blank at once, then show the unlock screen ------------------------------------------
 function showShell(unlocked) {
   $('nav').hidden = !unlocked;
+  // The team overview is a supervisor's main screen, so it is in their main navigation.
+  const user = unlocked ? session.user() : null;
+  for (const li of document.querySelectorAll('[data-nav-role="supervisor"]')) {
+    li.hidden = !user || !['supervisor', 'admin'].includes(user.role);
+  }
   $('lock-button').hidden = !unlocked;
   $('sync-pill').hidden = !unlocked;
   document.body.classList.toggle('is-locked', !unlocked);

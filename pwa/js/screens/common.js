@@ -81,6 +81,15 @@ export function personName(p) {
   return [p.given_name, p.family_name].filter(Boolean).join(" ") || roleLabel(p.role);
 }
 
+// "1 day", "3 days": never "(1 days)".
+export const plural = (n, word) => `${n} ${n === 1 ? word : word + "s"}`;
+
+// Whom a follow-up (or flag) is about: a child or carer by name, else the whole family.
+export function aboutWhom(rec, personsById) {
+  const p = rec.subject_id && personsById.get(rec.subject_id);
+  return h("p", { class: "hs-hint", "data-testid": "about-whom" }, p ? `About ${personName(p)}` : "About the whole family");
+}
+
 export function screenTitle(text, { caption } = {}) {
   return [
     caption ? h("span", { class: "hs-caption" }, caption) : null,

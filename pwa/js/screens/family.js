@@ -2,7 +2,7 @@
 // callouts, open follow-ups, and the visits as a chronology.
 import { navigate } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDay, dayKey, todayKey, relDay,
-         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityRank, follow } from "./common.js";
+         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityRank, follow, aboutWhom } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
 import { flagBlock, raisedAt } from "./flag-view.js";
 import { namer } from "./staff.js";
@@ -77,6 +77,7 @@ export async function render(root, params) {
       h("h2", { id: "fam-followups", class: "hs-h2" }, "Open follow-ups"),
       openFollowUps.length
         ? h("ul", { class: "hs-list hs-list--bordered" }, openFollowUps.map((f) => h("li", { "data-testid": "family-followup" },
+            aboutWhom(f, byId),
             h("p", { class: "hs-body" }, f.text || ""),
             dueKey(f) < today ? tag(`Overdue, due ${fmtDay(f.due_at)}`, "red") : h("span", { class: "hs-hint" }, `Due ${fmtDay(f.due_at)}`))))
         : emptyState("No open follow-ups."),

@@ -17,10 +17,10 @@
 import {
   h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, showErrors, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
-  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow,
+  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow, plural,
 } from "./common.js";
 import * as schema from "../generated/model.js";
-import { list, get, me, model } from "./data.js";
+import { list, get, me, model, personsById } from "./data.js";
 import { rerender } from "../router.js";
 import * as api from "../api.js";
 import * as sync from "../sync.js";
@@ -63,7 +63,7 @@ function flagAge(f, overview, visits) {
     || (visits.get(f.visit_id) || {}).completed_at || null;
   if (!created) return { created: null, text: "" };
   const hours = Math.max(0, (Date.now() - Date.parse(created)) / 3600000);
-  const text = hours < 1 ? "under an hour" : hours < 48 ? `${Math.floor(hours)} h` : `${Math.floor(hours / 24)} days`;
+  const text = hours < 1 ? "under an hour" : hours < 48 ? `${Math.floor(hours)} h` : plural(Math.floor(hours / 24), "day");
   return { created, text };
 }
 
@@ -88,8 +88,8 @@ async function renderOverview(root) {
     put(root, ...screenTitle("Team overview"), emptyState("This screen is for supervisors."));
     return;
   }
-  const [flags, followUps, families, visits, overview] = await Promise.all([
-    list("flag"), list("follow_up"), list("family"), list("visit"), loadOverview(),
+  const [flags, followUps, families, visits, overview, people] = await Promise.all([
+    list("flag"), list("follow_up"), list("family"), list("visit"), loadOverview(), personsById(),
   ]);
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const visitById = new Map(visits.map((v) => [v.id, v]));
@@ -115,8 +115,11 @@ async function renderOverview(root) {
     h("p", { class: "hs-hint", "data-testid": "overview-freshness" },
       status.lastSuccessAt ? `Records on this phone as of ${fmtDayTime(status.lastSuccessAt)}.` : "Not synced yet on this phone.",
       overview.fetched_at ? ` Sync times as of ${fmtDayTime(overview.fetched_at)}${overview.live ? "" : " (offline copy)"}.` : ""),
-    h("p", { class: "hs-body" }, h("a", { href: "#/review", "data-testid": "review-link" },
-      "Waiting for a decision: uploads held on the server, entries that need a look, refused changes")),
+    h("ul", { class: "hs-list" },
+      h("li", {}, h("a", { href: "#/review", "data-testid": "review-link" },
+        "Waiting for a decision: uploads held on the server, entries that need a look, refused changes")),
+      h("li", {}, h("a", { href: "#/team/families", "data-testid": "allocate-link" }, "Allocate families")),
+      h("li", {}, h("a", { href: "#/team/follow-ups", "data-testid": "team-followups-link" }, "Team follow-ups"))),
     h("h2", { class: "hs-h2" }, "Open flags"),
     h("p", { class: "hs-body", "data-testid": "flag-counts" },
       counts.map(([s, n]) => [tag(`${n} ${severityLabel(s).toLowerCase()}`, n ? severityColour(s) : "grey"), " "])),
@@ -141,7 +144,7 @@ async function renderOverview(root) {
               tag(`${items.length} overdue`, "red"),
               h("ul", { class: "hs-list" }, items.sort((a, b) => a.due_at.localeCompare(b.due_at)).map((f) =>
                 h("li", {}, h("a", { href: `#/follow-ups/${f.id}` }, famName.get(f.family_id) || "Family"),
-                  ` · due ${fmtDay(f.due_at)} (${daysBetween(dayKey(f.due_at), today)} days)`)))))))
+                  ` · ${(people.get(f.subject_id) && "about " + personName(people.get(f.subject_id))) || "about the family"} · due ${fmtDay(f.due_at)} (${plural(daysBetween(dayKey(f.due_at), today), "day")} overdue)`)))))))
       : emptyState("No overdue follow-ups."),
     h("h2", { class: "hs-h2" }, "Last sync"),
     (overview.practitioners || []).length
@@ -282,7 +285,7 @@ async function renderFollowUp(root, followUpId) {
       emptyState("This follow-up is not on this phone yet. It will appear here after the next sync."));
     return follow(["follow_up"]);
   }
-  const family = await get("family", f.family_id);
+  const [family, subject] = await Promise.all([get("family", f.family_id), f.subject_id ? get("person", f.subject_id) : null]);
   const today = todayKey();
   const day = f.due_at ? dayKey(f.due_at) : today;
   const late = f.status === "open" && day < today;
@@ -312,7 +315,8 @@ async function renderFollowUp(root, followUpId) {
       h("p", { class: "hs-body" }, f.text || ""),
       summaryList([
         ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
-        ["Due", late ? tag(`Overdue by ${daysBetween(day, today)} days`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
+        ["About", subject ? personName(subject) : "The whole family"],
+        ["Due", late ? tag(`Overdue by ${plural(daysBetween(day, today), "day")}`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
         ["Status", f.status === "open" ? "Open" : f.status === "done" ? "Done" : "Cancelled"],
         assignee ? ["Assigned to", assignee.display_name] : null,
         f.note ? ["Note", f.note] : null,
