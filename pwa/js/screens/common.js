@@ -136,7 +136,17 @@ export function button(text, onclick, attrs = {}) {
   if (attrs.secondary) cls.push("hs-button--secondary");
   if (attrs.warning) cls.push("hs-button--warning");
   const { secondary, warning, ...rest } = attrs;
-  return h("button", { type: "button", class: cls.join(" "), on: { click: onclick }, ...rest }, text);
+  // A second tap while the first is still being handled does nothing (a visit started
+  // twice, a decision saved twice): the button says it is busy until the work is done.
+  let busy = false;
+  const click = async (ev) => {
+    if (busy) { ev.preventDefault(); return; }
+    busy = true;
+    el.setAttribute("aria-disabled", "true");
+    try { await onclick(ev); } finally { busy = false; el.removeAttribute("aria-disabled"); }
+  };
+  const el = h("button", { type: "button", class: cls.join(" "), on: { click }, ...rest }, text);
+  return el;
 }
 
 export function backLink(text, href) {

@@ -13,6 +13,7 @@ import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missi
          AGE_BAND_LABELS, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
 import { flagBlock } from "./flag-view.js";
+import { confirmSigning } from "./visit-confirm.js";
 import { namer } from "./staff.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
@@ -121,7 +122,9 @@ function renderHub(root, ctx) {
       h("p", { class: "hs-body" }, "Start the visit when you are with the family. Everything you record is saved on this phone, encrypted, as you go."),
       h("div", { class: "hs-button-group" },
         button("Start visit", async () => {
-          await setFields("visit", visit.id, { status: "in-progress", started_at: nowIso() });
+          // A second tap (or a second screen) finds it started and only goes on.
+          const now = await model.get("visit", visit.id);
+          if (now && now.status === "planned") await setFields("visit", visit.id, { status: "in-progress", started_at: nowIso() });
           setInProgress(true);
           navigate(`#/visit/${visit.id}/presence`);
         }, { "data-testid": "start" }),
@@ -416,12 +419,22 @@ function signErrors(ctx) {
   return errors;
 }
 
-async function signVisit(ctx, root, errorSlot) {
+async function signVisit(ctx, root, errorSlot, confirmed = false) {
   await flushAll();
   const fresh = await load(ctx.visit.id);
   const errors = signErrors(fresh);
   if (errors.length) {
     showErrors(errorSlot, errors);
+    return;
+  }
+  if (fresh.visit.status === "completed") { navigate(`#/visit/${ctx.visit.id}`); return; }
+  if (!confirmed) {
+    showErrors(errorSlot, []);
+    errorSlot.replaceChildren(confirmSigning(await outcomeFor(fresh), fresh.byId, {
+      noAccess: !!fresh.visit.no_access,
+      onConfirm: () => signVisit(ctx, root, errorSlot, true),
+      onCancel: () => errorSlot.replaceChildren(),
+    }));
     return;
   }
   await setFields("visit", ctx.visit.id, { status: "completed", completed_at: nowIso(), signed_by: ctx.user ? ctx.user.user_id : null });
