@@ -4,6 +4,8 @@
 import { h, fill, screenTitle, button, showErrors, insetText, summaryList, emptyState } from "./common.js";
 import { me } from "./data.js";
 import * as api from "../api.js";
+import * as sync from "../sync.js";
+import * as session from "../session.js";
 
 const ERROR_FIELD = { "body.current_password": "current-password", "body.new_password": "new-password" };
 
@@ -76,6 +78,33 @@ function signOutEverywhere() {
     act, status);
 }
 
+// Signing out removes Hearthside's data from this phone (a shared or handed-back phone should
+// not keep it, even encrypted), so it waits until nothing is left to send: nothing is lost.
+function signOutHere() {
+  const slot = h("div", {});
+  const status = h("p", { class: "hs-body", role: "status", "aria-live": "polite", "data-testid": "sign-out-here-status" });
+  // A conflict or a held change is on the server already; anything else would be lost.
+  const unsent = () => sync.outbox().filter((o) => o.status !== "conflict" && o.status !== "held").length;
+  const really = button("Yes, sign out and remove Hearthside from this phone", async () => {
+    if (unsent()) { showErrors(slot, [{ text: waiting(unsent()) }]); really.hidden = true; return; }
+    await api.post("/api/v1/auth/logout", {}).catch(() => null); // offline: the phone forgets its tokens all the same
+    await session.wipe();
+  }, { warning: true, hidden: true, "data-testid": "confirm-sign-out" });
+  const waiting = (n) => `${n} ${n === 1 ? "change has" : "changes have"} not reached the server yet. Open Sync and send ${n === 1 ? "it" : "them"} first, so nothing is lost.`;
+  const act = button("Sign out of this phone", async () => {
+    if (unsent()) { showErrors(slot, [{ text: waiting(unsent()) }]); return; }
+    showErrors(slot, []);
+    status.textContent = "Signing out removes every record Hearthside keeps on this phone. You can sign in again at any time.";
+    really.hidden = false;
+    really.focus();
+  }, { secondary: true, "data-testid": "sign-out" });
+  return h("section", { "aria-labelledby": "sign-out-here-title" },
+    h("h2", { class: "hs-h2", id: "sign-out-here-title" }, "Sign out of this phone"),
+    slot,
+    h("p", { class: "hs-body" }, "For a phone you are handing back or sharing. Your work must be sent first."),
+    act, status, really);
+}
+
 async function resetPasswords(user) {
   const slot = h("div", { "data-testid": "reset-result" });
   let users = [];
@@ -104,6 +133,6 @@ export async function render(root) {
   const user = await me();
   fill(root, ...screenTitle("Your account"),
     user ? h("p", { class: "hs-body" }, `Signed in as ${user.display_name} (${user.username}).`) : null,
-    changePasswordForm(), signOutEverywhere(),
+    changePasswordForm(), signOutHere(), signOutEverywhere(),
     user && user.role === "admin" ? await resetPasswords(user) : null);
 }
