@@ -15,6 +15,7 @@ from server.demo import _sid
 from server.followups.from_visit import flag_id
 from server.ids import stable_id
 from tests.factories import auth
+from tests.conftest import launch_phone
 from tests.pwa_screens.conftest import enrol, go, server_rows
 from tests.pwa.platform_helpers import wait_until
 from tests.sync.device import Phone
@@ -46,7 +47,7 @@ def signed_visit_with_an_urgent_flag(server) -> tuple[str, str]:
 
 
 def test_a_closed_flags_decision_is_read_by_the_practitioner_on_the_family_the_visit_and_the_flag(
-        screens_server, browser_context):
+        screens_server, browser_context, playwright_instance, tmp_path):
     visit, flag = signed_visit_with_an_urgent_flag(screens_server)
     supervisor = server_rows(screens_server, "SELECT id FROM users WHERE username = 'supervisor1'")[0][0]
     with httpx.Client(base_url=screens_server.url, timeout=30) as http:
@@ -84,3 +85,17 @@ def test_a_closed_flags_decision_is_read_by_the_practitioner_on_the_family_the_v
     assert "not-alone-reason" not in answers and "prevented" not in answers.split("Answers that raised it")[-1].split("\n")[0]
     assert re.search(r"Decided by\s+Jo Supervisor", decision)
     assert page.get_by_test_id("decision-form").count() == 0  # a practitioner reads, never decides
+
+    # The supervisor reading the same signed visit sees the practitioner's follow-up by name.
+    sup_ctx = launch_phone(playwright_instance, tmp_path / "profile-supervisor")
+    try:
+        sup = sup_ctx.pages[0] if sup_ctx.pages else sup_ctx.new_page()
+        enrol(sup, screens_server, "supervisor1")
+        wait_until(sup, f"async () => !!(await window.__hearthside.model.get('visit', '{visit}'))")
+        go(sup, f"#/visit/{visit}")
+        theirs = [li.inner_text() for li in sup.get_by_test_id("outcome-followup").all()]
+        assert any("Sam Practitioner" in t for t in theirs if FOLLOW_UP not in t), theirs
+        assert any("You" in t for t in theirs if FOLLOW_UP in t), theirs  # the one for the supervisor
+        assert not any("You" in t for t in theirs if FOLLOW_UP not in t), theirs
+    finally:
+        sup_ctx.close()
