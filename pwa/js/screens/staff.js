@@ -7,7 +7,7 @@ import { model, me } from "./data.js";
 
 const DRAFT = "team-directory";
 const FRESH_MS = 5 * 60 * 1000;
-let memo = null;  // {at, names}
+let memo = null;  // {at, user, names}: for the person signed in now, never a previous one
 
 async function fetchTeam() {
   const rows = await api.get("/api/v1/team");
@@ -18,10 +18,12 @@ async function fetchTeam() {
 
 /** A Map of user id -> {name, role}; from the server when it can, else the last copy. */
 export async function staff() {
-  if (memo && Date.now() - memo.at < FRESH_MS) return memo.names;
+  const user = ((await me()) || {}).user_id || null;
+  if (memo && memo.user === user && Date.now() - memo.at < FRESH_MS) return memo.names;
+  memo = null;
   let names = null;
   if (navigator.onLine) names = await fetchTeam().catch(() => null);
-  if (names) memo = { at: Date.now(), names: new Map(Object.entries(names)) };
+  if (names) memo = { at: Date.now(), user, names: new Map(Object.entries(names)) };
   else names = await model.loadDraft(DRAFT).catch(() => null);
   return memo ? memo.names : new Map(Object.entries(names || {}));
 }
