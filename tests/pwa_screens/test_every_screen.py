@@ -61,5 +61,10 @@ def test_every_screen_at_390_has_44px_targets_no_axe_violations_no_raw_values_an
         page.get_by_test_id("start").click()
         page.get_by_test_id("presence-continue").wait_for()
         problems += check_every_screen(page, [f"#/visit/{VISIT}{s}" for s in STEPS])
+    # The longest thing the sync badge says fits it whole at 390 px (it wraps, never cuts).
+    cut = page.evaluate("""() => { const b = document.getElementById('sync-pill'); const was = b.textContent;
+        b.textContent = 'Not sent · 54 waiting'; const r = b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight;
+        b.textContent = was; return r; }""")
+    assert not cut, "the sync badge cuts 'Not sent · 54 waiting'"
     assert len(screens) > 40
     assert problems == [], "\n".join(problems)
