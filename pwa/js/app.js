@@ -129,10 +129,13 @@ function formScreen(title, intro, fields, submitText, onSubmit, extra = null) {
     ev.preventDefault();
     submit.disabled = true;
     errorBox.replaceChildren();
+    ui.clearFieldErrors(form);
     try {
       await onSubmit();
     } catch (e) {
-      const href = e.field ? `#${fields.firstId}` : null;
+      const fieldId = e.field ? (e.fieldId || fields.firstId) : null;
+      const href = fieldId ? `#${fieldId}` : null;
+      if (fieldId) ui.showFieldError(document.getElementById(fieldId), e.message || 'That did not work.');
       errorBox.replaceChildren(ui.errorSummary([{ text: e.message || 'That did not work.', href }]));
     } finally {
       submit.disabled = false;
@@ -176,7 +179,7 @@ function renderChoosePin(changing = false) {
   }, 'Save and continue', async () => {
     const problem = session.checkSecret(pin.value);
     if (problem) throw Object.assign(new Error(problem), { field: true });
-    if (pin.value !== confirm.value) throw Object.assign(new Error('The two entries do not match.'), { field: true });
+    if (pin.value !== confirm.value) throw Object.assign(new Error('The two entries do not match.'), { field: true, fieldId: 'confirm-pin' });
     await session.setPin(pin.value);
   });
 }

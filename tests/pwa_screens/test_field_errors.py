@@ -66,3 +66,22 @@ def test_who_is_present_unanswered_shows_its_error_at_each_persons_question(scre
     page.locator('[data-testid="presence-person"]').first.locator('input[data-value="seen"]').check()
     page.get_by_test_id("presence-continue").click()
     assert page.get_by_test_id("field-error").count() == people - 1
+
+
+def test_choosing_a_pin_that_does_not_match_shows_the_error_at_the_second_entry(screens_server, browser_context):
+    page = browser_context.pages[0] if browser_context.pages else browser_context.new_page()
+    page.goto(screens_server.url + "/?test#/today")
+    page.get_by_test_id("username").fill("practitioner1")
+    page.get_by_test_id("password").fill("demo-password")
+    page.get_by_test_id("sign-in").click()
+    page.get_by_test_id("new-pin").fill("482916")
+    page.get_by_test_id("confirm-pin").fill("482917")
+    page.get_by_test_id("set-pin").click()
+    page.get_by_test_id("field-error").wait_for()
+    shown = page.evaluate(FIELD, "confirm-pin")
+    assert shown["invalid"] == "true" and shown["group"] and shown["border"] == RED
+    assert shown["errors"] == ["Error: The two entries do not match."]
+    assert page.locator(".hs-error-summary a").inner_text() == "The two entries do not match."
+    page.get_by_test_id("confirm-pin").fill("482916")
+    page.get_by_test_id("set-pin").click()
+    page.wait_for_function("() => document.documentElement.dataset.session === 'unlocked'", timeout=60_000)
