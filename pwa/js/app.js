@@ -129,10 +129,13 @@ function formScreen(title, intro, fields, submitText, onSubmit, extra = null) {
     ev.preventDefault();
     submit.disabled = true;
     errorBox.replaceChildren();
+    ui.clearFieldErrors(form);
     try {
       await onSubmit();
     } catch (e) {
-      const href = e.field ? `#${fields.firstId}` : null;
+      const fieldId = e.field ? (e.fieldId || fields.firstId) : null;
+      const href = fieldId ? `#${fieldId}` : null;
+      if (fieldId) ui.showFieldError(document.getElementById(fieldId), e.message || 'That did not work.');
       errorBox.replaceChildren(ui.errorSummary([{ text: e.message || 'That did not work.', href }]));
     } finally {
       submit.disabled = false;
@@ -176,7 +179,7 @@ function renderChoosePin(changing = false) {
   }, 'Save and continue', async () => {
     const problem = session.checkSecret(pin.value);
     if (problem) throw Object.assign(new Error(problem), { field: true });
-    if (pin.value !== confirm.value) throw Object.assign(new Error('The two entries do not match.'), { field: true });
+    if (pin.value !== confirm.value) throw Object.assign(new Error('The two entries do not match.'), { field: true, fieldId: 'confirm-pin' });
     await session.setPin(pin.value);
   });
 }
@@ -199,6 +202,9 @@ async function renderUnlock() {
   const pin = input('pin', { type: 'password', autocomplete: 'current-password', inputmode: 'text', 'data-testid': 'pin' });
   const left = session.MAX_FAILURES - (await session.failures());
   const note = left < session.MAX_FAILURES ? h('p', { class: 'hs-hint' }, `${left} ${left === 1 ? 'try' : 'tries'} left.`) : null;
+  const forgot = h('button', { type: 'button', class: 'hs-button hs-button--secondary', 'data-testid': 'forgot-pin' },
+    'Forgotten your PIN or passphrase?');
+  forgot.addEventListener('click', () => renderForgotten());
   formScreen('Hearthside is locked', 'Enter your PIN or passphrase to unlock.', {
     nodes: [ui.field('PIN or passphrase', pin), note], submitId: 'unlock', firstId: 'pin',
   }, 'Unlock', async () => {
@@ -212,7 +218,20 @@ async function renderUnlock() {
     } finally {
       pin.value = '';
     }
-  });
+  }, forgot);
+}
+
+// Forgotten the PIN: sign in with the password instead (online), keeping the phone's work
+// through the escrow copy of its key; then a new PIN is chosen.
+function renderForgotten() {
+  const back = h('button', { type: 'button', class: 'hs-button hs-button--secondary', 'data-testid': 'forgot-back' }, 'I remember it');
+  back.addEventListener('click', () => renderUnlock());
+  formScreen('Forgotten your PIN or passphrase?',
+    'Sign in with your username and password and choose a new one. Your work on this phone is kept: it is opened with your sign-in instead. You need a connection to do this.',
+    { nodes: [], submitId: 'forgot-confirm', firstId: 'forgot-confirm' }, 'Sign in with my password instead', async () => {
+      if (!navigator.onLine) throw new Error('You need a connection to sign in. Until then, unlock with your PIN or passphrase if it comes back to you.');
+      await session.forgetSecret();
+    }, back);
 }
 
 function renderReauth(el) {
@@ -236,6 +255,11 @@ function renderReauth(el) {
 // -- locking: blank at once, then show the unlock screen ------------------------------------------
 function showShell(unlocked) {
   $('nav').hidden = !unlocked;
+  // The team overview is a supervisor's main screen, so it is in their main navigation.
+  const user = unlocked ? session.user() : null;
+  for (const li of document.querySelectorAll('[data-nav-role="supervisor"]')) {
+    li.hidden = !user || !['supervisor', 'admin'].includes(user.role);
+  }
   $('lock-button').hidden = !unlocked;
   $('sync-pill').hidden = !unlocked;
   document.body.classList.toggle('is-locked', !unlocked);
@@ -312,7 +336,11 @@ async function onState(state) {
   else if (state === 'enrol' || state === 'change-secret') renderChoosePin(state === 'change-secret');
   else if (state === 'change-password') renderForcedChange();
   else if (state === 'locked') await renderUnlock();
-  else if (state === 'recover') renderSignIn('There were too many wrong tries, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
+  else if (state === 'recover') {
+    renderSignIn(await session.recoverReason() === 'forgotten'
+      ? 'Sign in with your username and password, then choose a new PIN or passphrase. Your work on this phone is kept.'
+      : 'There were too many wrong tries, so the key on this phone was destroyed. Sign in with your username and password to get your work back, then choose a new PIN.');
+  }
   if (lastState === state) document.documentElement.dataset.session = state;
   mark(`state:${state}`);
 }

@@ -256,6 +256,29 @@ export async function unlock(secret) {
   return state;
 }
 
+/** "Forgotten your PIN?": drop the PIN's copy of the key (as ten wrong tries would), so the
+ * next online sign-in opens the escrow copy and nothing on the phone is lost. */
+export async function forgetSecret() {
+  const k = await keysRecord();
+  if (!k) { set('signed-out'); return state; }
+  delete k.pin_wrapped;
+  delete k.kind;
+  k.wrapped = null;
+  k.salt = null;
+  k.destroyed_at = Date.now();
+  k.destroyed_by = 'forgotten';
+  await idb.put(idb.KEY_STORE, k);
+  vault.dropKey();
+  set('recover');
+  return state;
+}
+
+/** Why the PIN's key is gone: 'forgotten' (the person said so) or 'tries' (ten wrong). */
+export async function recoverReason() {
+  const k = await keysRecord();
+  return k && k.destroyed_by === 'forgotten' ? 'forgotten' : 'tries';
+}
+
 export function lock() {
   vault.dropKey();
   api.setAccessToken(null);

@@ -162,3 +162,28 @@ export function setVisitInProgress(flag) {
 }
 export function visitInProgress() { return visitBusy; }
 export function onVisitInProgress(fn) { busyListeners.add(fn); return () => busyListeners.delete(fn); }
+
+// The NHS.UK error at the field as well as in the summary: the message under the label, a
+// red border, and the message read out with the field.
+export function showFieldError(control, message) {
+  const group = control && control.closest('.hs-form-group');
+  if (!group) return;
+  group.classList.add('hs-form-group--error');
+  control.classList.add('hs-input--error');
+  control.setAttribute('aria-invalid', 'true');
+  const id = `${control.id}-error`;
+  control.setAttribute('aria-describedby', [id, control.getAttribute('aria-describedby')].filter(Boolean).join(' '));
+  control.before(h('p', { class: 'hs-error-message', id, 'data-field-error': '', 'data-testid': 'field-error' },
+    h('span', { class: 'hs-visually-hidden' }, 'Error: '), message));
+}
+export function clearFieldErrors(form) {
+  for (const el of form.querySelectorAll('[data-field-error]')) el.remove();
+  for (const el of form.querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.classList.remove('hs-input--error');
+    const rest = (el.getAttribute('aria-describedby') || '').split(' ').filter((x) => x && x !== `${el.id}-error`);
+    if (rest.length) el.setAttribute('aria-describedby', rest.join(' ')); else el.removeAttribute('aria-describedby');
+    const group = el.closest('.hs-form-group');
+    if (group) group.classList.remove('hs-form-group--error');
+  }
+}

@@ -10,7 +10,7 @@ from ..security.throttle import Throttle, client_address
 from ..settings import Settings
 from ..storage.db import Database
 from . import service
-from .schemas import DeviceRead, LoginCreate, RefreshCreate, SessionRead, UserCreate, UserRead, UserUpdate
+from .schemas import DeviceRead, LoginCreate, RefreshCreate, SessionRead, TeamMemberRead, UserCreate, UserRead, UserUpdate
 
 
 class AuthController(Controller):
@@ -80,6 +80,12 @@ class AccountsController(Controller):
     def list_users(self, store: Database, principal: Principal) -> list[UserRead]:
         with store.read() as db:
             return service.list_users(db, principal)
+
+    @get("/team", sync_to_thread=True)
+    def list_team(self, store: Database, principal: Principal) -> list[TeamMemberRead]:
+        """The caller's team by name (staff only), for the phone to name who did what."""
+        with store.read() as db:
+            return service.list_team(db, principal)
 
     @post("/users", sync_to_thread=True)
     def create_user(self, data: UserCreate, store: Database, principal: Principal) -> UserRead:

@@ -34,6 +34,13 @@ class UserRead(msgspec.Struct):
     must_change_password: bool = False
 
 
+class TeamMemberRead(msgspec.Struct):
+    """A colleague as the phone names them (who decided, who a follow-up is for)."""
+    id: str
+    display_name: str
+    role: str
+
+
 class DeviceRead(msgspec.Struct):
     id: str
     user_id: str

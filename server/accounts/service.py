@@ -18,7 +18,7 @@ from ..errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
 from ..settings import Settings
 from ..storage.crypto import Keyring, is_encrypted
-from .schemas import DeviceRead, LoginCreate, SessionRead, UserCreate, UserRead
+from .schemas import DeviceRead, LoginCreate, SessionRead, TeamMemberRead, UserCreate, UserRead
 
 BAD_SIGN_IN = "The username or password is not right."
 
@@ -208,6 +208,17 @@ def logout(db: sqlite_utils.Database, p: Principal) -> None:
 def list_users(db: sqlite_utils.Database, p: Principal) -> list[UserRead]:
     cond, params = user_condition(p)
     return [user_read(r) for r in db.query(f"SELECT * FROM users WHERE {cond} ORDER BY username", params)]
+
+
+def list_team(db: sqlite_utils.Database, p: Principal) -> list[TeamMemberRead]:
+    """Names of the caller's team (an admin: the agency), so a practitioner's phone can say
+    who decided on a flag or who a follow-up is for: staff names only, no family data."""
+    if p.role == "admin":
+        cond, params = "agency_id = ?", [p.agency_id]
+    else:
+        cond, params = "agency_id = ? AND team_id IS ?", [p.agency_id, p.team_id]
+    rows = db.query(f"SELECT id, display_name, role FROM users WHERE {cond} ORDER BY display_name, id", params)
+    return [TeamMemberRead(id=r["id"], display_name=r["display_name"], role=r["role"]) for r in rows]
 
 
 def get_user_row(db: sqlite_utils.Database, p: Principal, user_id: str) -> dict[str, Any]:

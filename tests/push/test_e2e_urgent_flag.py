@@ -144,6 +144,7 @@ def test_offline_prevented_visit_reaches_the_supervisor_by_push_and_the_decision
 
         sup.get_by_test_id("decision").fill("Joint visit with the social worker within 48 hours")
         sup.get_by_test_id("rationale").fill("The partner answered for the mother and kept the baby with him")
+        sup.get_by_test_id("close-flag").check()  # closing is a choice, never ticked for them
         sup.get_by_test_id("save-decision").click()
         sup.locator('[data-testid="flag-detail"][data-status="closed"]').wait_for(timeout=30_000)
         sup.evaluate("() => window.__hearthside.sync.now()")

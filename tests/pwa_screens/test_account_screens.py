@@ -61,7 +61,7 @@ def test_after_an_admin_reset_the_next_sign_in_asks_for_a_new_password(
         page.get_by_test_id("new-password").fill("password1234")
         page.get_by_test_id("confirm-password").fill("password1234")
         page.get_by_test_id("save-new-password").click()
-        page.get_by_text("too easy to guess").wait_for()
+        page.get_by_test_id("field-error").filter(has_text="too easy to guess").wait_for()  # at the field, and in the summary
         assert page.evaluate("() => document.documentElement.dataset.session") == "change-password"
 
         page.get_by_test_id("new-password").fill(NEW)

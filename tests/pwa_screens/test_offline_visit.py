@@ -175,6 +175,11 @@ def test_a_whole_visit_recorded_offline_survives_a_browser_restart(screens_serve
     assert NOTE in page.locator('[data-testid="summary-checklist"][data-checklist="safe-sleep"]').first.inner_text()
 
     page.get_by_test_id("sign").click()
+    confirm = page.get_by_test_id("sign-confirmation")
+    # Before anything is signed, the panel says what signing raises, flags first.
+    assert page.get_by_test_id("visit-signed").count() == 0
+    assert "Urgent flag to your supervisor" in confirm.inner_text() and "High flag to your supervisor" in confirm.inner_text()
+    page.get_by_test_id("confirm-sign").click()
     page.get_by_test_id("signed-panel").wait_for()
     assert page.get_by_test_id("visit-signed").is_visible()
     pending = page.evaluate("() => window.__hearthside.sync.status().pending")

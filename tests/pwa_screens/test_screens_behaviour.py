@@ -95,6 +95,8 @@ def test_no_access_visit_shows_repeated_no_access_before_signing_then_takes_adde
     page.locator('[data-item="card-left"] input[data-value="yes"]').check()
     page.locator('[data-testid="outcome-flag"][data-rule="repeated-no-access"]').wait_for()
     page.get_by_test_id("sign").click()
+    assert "Sign this no-access visit?" in page.get_by_test_id("sign-confirmation").inner_text()
+    page.get_by_test_id("confirm-sign").click()
     page.get_by_test_id("signed-panel").wait_for()
     assert page.get_by_role("heading", name="No-access visit").is_visible()
     assert page.locator("#app input[type=radio]").count() == 0

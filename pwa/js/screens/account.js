@@ -1,9 +1,11 @@
 // "Your account": change your password, sign out of every device; for an admin, reset a
 // colleague's password (they choose a new one when they next sign in). Online only: these
 // are answered by the server, never queued on the phone.
-import { h, fill, screenTitle, button, errorSummary, insetText, summaryList, emptyState } from "./common.js";
+import { h, fill, screenTitle, button, showErrors, insetText, summaryList, emptyState } from "./common.js";
 import { me } from "./data.js";
 import * as api from "../api.js";
+import * as sync from "../sync.js";
+import * as session from "../session.js";
 
 const ERROR_FIELD = { "body.current_password": "current-password", "body.new_password": "new-password" };
 
@@ -38,18 +40,20 @@ function changePasswordForm() {
     group("Type the new password again", again), submit);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    errors.replaceChildren();
     status.textContent = "";
-    if (next.value !== again.value) { errors.replaceChildren(errorSummary([{ text: "The two new passwords do not match.", href: "#confirm-password" }])); return; }
-    if (!navigator.onLine) { errors.replaceChildren(errorSummary([{ text: "You need a connection to change your password." }])); return; }
+    const empty = [[current, "Enter your current password"], [next, "Enter a new password"]].filter(([el]) => !el.value);
+    if (empty.length) { showErrors(errors, empty.map(([el, text]) => ({ text, href: `#${el.id}`, target: el }))); return; }
+    if (next.value !== again.value) { showErrors(errors, [{ text: "The two new passwords do not match.", href: "#confirm-password", target: again }]); return; }
+    if (!navigator.onLine) { showErrors(errors, [{ text: "You need a connection to change your password." }]); return; }
     submit.disabled = true;
     try {
       const r = await api.post("/api/v1/me/password", { current_password: current.value, new_password: next.value });
       const others = r.other_sessions_ended ? " You have been signed out on your other devices." : "";
       status.textContent = `Your password has been changed.${others}`;
       form.reset();
+      showErrors(errors, []);
     } catch (err) {
-      errors.replaceChildren(errorSummary(problems(err)));
+      showErrors(errors, problems(err));
     } finally {
       submit.disabled = false;
     }
@@ -74,6 +78,33 @@ function signOutEverywhere() {
     act, status);
 }
 
+// Signing out removes Hearthside's data from this phone (a shared or handed-back phone should
+// not keep it, even encrypted), so it waits until nothing is left to send: nothing is lost.
+function signOutHere() {
+  const slot = h("div", {});
+  const status = h("p", { class: "hs-body", role: "status", "aria-live": "polite", "data-testid": "sign-out-here-status" });
+  // A conflict or a held change is on the server already; anything else would be lost.
+  const unsent = () => sync.outbox().filter((o) => o.status !== "conflict" && o.status !== "held").length;
+  const really = button("Yes, sign out and remove Hearthside from this phone", async () => {
+    if (unsent()) { showErrors(slot, [{ text: waiting(unsent()) }]); really.hidden = true; return; }
+    await api.post("/api/v1/auth/logout", {}).catch(() => null); // offline: the phone forgets its tokens all the same
+    await session.wipe();
+  }, { warning: true, hidden: true, "data-testid": "confirm-sign-out" });
+  const waiting = (n) => `${n} ${n === 1 ? "change has" : "changes have"} not reached the server yet. Open Sync and send ${n === 1 ? "it" : "them"} first, so nothing is lost.`;
+  const act = button("Sign out of this phone", async () => {
+    if (unsent()) { showErrors(slot, [{ text: waiting(unsent()) }]); return; }
+    showErrors(slot, []);
+    status.textContent = "Signing out removes every record Hearthside keeps on this phone. You can sign in again at any time.";
+    really.hidden = false;
+    really.focus();
+  }, { secondary: true, "data-testid": "sign-out" });
+  return h("section", { "aria-labelledby": "sign-out-here-title" },
+    h("h2", { class: "hs-h2", id: "sign-out-here-title" }, "Sign out of this phone"),
+    slot,
+    h("p", { class: "hs-body" }, "For a phone you are handing back or sharing. Your work must be sent first."),
+    act, status, really);
+}
+
 async function resetPasswords(user) {
   const slot = h("div", { "data-testid": "reset-result" });
   let users = [];
@@ -89,7 +120,7 @@ async function resetPasswords(user) {
             h("strong", { "data-testid": "temporary-password" }, r.temporary_password)),
           h("p", { class: "hs-hint" }, "Give it to them by phone or in person, never by email. It works once: they choose a new password when they sign in. Their devices have been signed out.")));
       } catch (err) {
-        slot.replaceChildren(errorSummary([{ text: err.message || "That did not work." }]));
+        showErrors(slot, [{ text: err.message || "That did not work." }]);
       }
     }, { secondary: true, "data-testid": `reset-${u.username}` }),
   ]);
@@ -102,6 +133,6 @@ export async function render(root) {
   const user = await me();
   fill(root, ...screenTitle("Your account"),
     user ? h("p", { class: "hs-body" }, `Signed in as ${user.display_name} (${user.username}).`) : null,
-    changePasswordForm(), signOutEverywhere(),
+    changePasswordForm(), signOutHere(), signOutEverywhere(),
     user && user.role === "admin" ? await resetPasswords(user) : null);
 }

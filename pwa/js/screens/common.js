@@ -81,6 +81,15 @@ export function personName(p) {
   return [p.given_name, p.family_name].filter(Boolean).join(" ") || roleLabel(p.role);
 }
 
+// "1 day", "3 days": never "(1 days)".
+export const plural = (n, word) => `${n} ${n === 1 ? word : word + "s"}`;
+
+// Whom a follow-up (or flag) is about: a child or carer by name, else the whole family.
+export function aboutWhom(rec, personsById) {
+  const p = rec.subject_id && personsById.get(rec.subject_id);
+  return h("p", { class: "hs-hint", "data-testid": "about-whom" }, p ? `About ${personName(p)}` : "About the whole family");
+}
+
 export function screenTitle(text, { caption } = {}) {
   return [
     caption ? h("span", { class: "hs-caption" }, caption) : null,
@@ -127,7 +136,17 @@ export function button(text, onclick, attrs = {}) {
   if (attrs.secondary) cls.push("hs-button--secondary");
   if (attrs.warning) cls.push("hs-button--warning");
   const { secondary, warning, ...rest } = attrs;
-  return h("button", { type: "button", class: cls.join(" "), on: { click: onclick }, ...rest }, text);
+  // A second tap while the first is still being handled does nothing (a visit started
+  // twice, a decision saved twice): the button says it is busy until the work is done.
+  let busy = false;
+  const click = async (ev) => {
+    if (busy) { ev.preventDefault(); return; }
+    busy = true;
+    el.setAttribute("aria-disabled", "true");
+    try { await onclick(ev); } finally { busy = false; el.removeAttribute("aria-disabled"); }
+  };
+  const el = h("button", { type: "button", class: cls.join(" "), on: { click }, ...rest }, text);
+  return el;
 }
 
 export function backLink(text, href) {
@@ -252,19 +271,56 @@ export function characterCount(control, entity, field) {
   return h("div", { class: "hs-character-count" }, control, msg);
 }
 
-/** Show (or with no message, clear) an error at the control's form group (NHS.UK pattern). */
+/** Show (or with no message, clear) an error at the control's form group (NHS.UK pattern):
+ * the message under the label (or a fieldset's legend), a red border on the field, and the
+ * message read out with the field (aria-describedby). */
 export function fieldError(control, message) {
   const group = control.closest(".hs-form-group") || control.parentElement;
-  const old = group && group.querySelector(":scope > .hs-error-message[data-field-error]");
-  if (old) old.remove();
   if (!group) return;
+  const choice = control.type === "radio" || control.type === "checkbox";
+  const key = choice ? (control.closest("fieldset") || group) : control;
+  key.id = key.id || nextId("fld");
+  for (const old of group.querySelectorAll(`[data-field-error][data-for="${key.id}"]`)) old.remove();
+  const errId = `${key.id}-error`;
+  const described = (key.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== errId);
   group.classList.toggle("hs-form-group--error", !!message);
-  if (!message) return;
-  const err = h("span", { class: "hs-error-message", id: `${control.id}-error`, "data-field-error": "", "data-testid": "field-error" },
+  if (!choice) control.classList.toggle(`${control.tagName === "SELECT" ? "hs-select" : control.tagName === "TEXTAREA" ? "hs-textarea" : "hs-input"}--error`, !!message);
+  if (!message) {
+    key.removeAttribute("aria-invalid");
+    if (described.length) key.setAttribute("aria-describedby", described.join(" ")); else key.removeAttribute("aria-describedby");
+    return;
+  }
+  if (!choice) control.setAttribute("aria-invalid", "true");
+  key.setAttribute("aria-describedby", [errId, ...described].join(" "));
+  const err = h("span", { class: "hs-error-message", id: errId, "data-field-error": "", "data-for": key.id, "data-testid": "field-error" },
     h("span", { class: "hs-visually-hidden" }, "Error: "), message);
-  const label = group.querySelector(":scope > .hs-label, :scope > label, :scope > .hs-hint");
+  if (choice) {
+    const fs = control.closest("fieldset");
+    const after = fs && (fs.querySelector(":scope > .hs-hint") || fs.querySelector(":scope > legend"));
+    if (after) { after.after(err); return; }
+  }
   const hint = group.querySelector(":scope > .hs-hint");
+  const label = group.querySelector(":scope > .hs-label, :scope > label");
   (hint || label) ? (hint || label).after(err) : group.prepend(err);
+}
+
+/** The one way a screen shows what stops a form: the error summary in `slot` (links to each
+ * field) and the same message at each field. Earlier errors inside `scope` are cleared
+ * first; with no problems nothing is shown. Returns whether there were any. */
+export function showErrors(slot, problems, { scope = null } = {}) {
+  const within = scope || slot.closest("form") || slot.closest("#app") || document;
+  for (const el of within.querySelectorAll("[data-field-error]")) {
+    const key = document.getElementById(el.dataset.for);
+    const control = key && (key.matches("input, textarea, select") ? key : key.querySelector("input, textarea, select"));
+    if (control) fieldError(control, null); else el.remove();
+  }
+  if (!problems || !problems.length) { slot.replaceChildren(); return false; }
+  for (const p of problems) {
+    const target = p.target || (p.href && p.href.startsWith("#") && p.href.length > 1 && document.getElementById(p.href.slice(1)));
+    if (target && target.matches && target.matches("input, textarea, select")) fieldError(target, p.text);
+  }
+  slot.replaceChildren(errorSummary(problems));
+  return true;
 }
 
 /** The problem that stops a value being saved (too long for the model), shown at the field. */

@@ -1,7 +1,7 @@
 // Conflicts: two people changed the same thing differently. Show every value with who and
 // when, let the practitioner choose one or combine them, and record the decision as a
 // `resolve` op (which syncs like any other change).
-import { h, fill, screenTitle, tag, card, fmtDay, fmtDayTime, emptyState, errorSummary, radios, button, personName, nextId,
+import { h, fill, screenTitle, tag, card, fmtDay, fmtDayTime, emptyState, showErrors, radios, button, personName, nextId,
          characterCount, checkLimit, follow } from "./common.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
@@ -101,16 +101,16 @@ async function conflictCard(c, user) {
     combineGroup,
     button("Save decision", async () => {
       if (choice === null) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Choose which version is right", href: `#${id}-choice`, target: group.querySelector("input") }]));
+        showErrors(errorSlot, [{ text: "Choose which version is right", href: `#${id}-choice`, target: group.querySelector("input") }]);
         return;
       }
       const value = choice === "combine" ? combine.value : cands[Number(choice)].value;
       if (choice === "combine" && !combine.value.trim()) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Enter the combined text", href: `#${id}-combined`, target: combine }]));
+        showErrors(errorSlot, [{ text: "Enter the combined text", href: `#${id}-combined`, target: combine }]);
         return;
       }
       const tooLong = choice === "combine" ? checkLimit(combine) : null;
-      if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${id}-combined`, target: combine }])); return; }
+      if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: `#${id}-combined`, target: combine }]); return; }
       await (model.resolve || model.resolveConflict).call(model, c.id, value);
       sync.now(); // a decision is sent at once, not at the next periodic sync
       rerender();

@@ -15,6 +15,7 @@ export async function list(entity, filter) {
 }
 
 export const get = (entity, id) => model.get(entity, id);
+export const personsById = async () => new Map((await list("person")).map((p) => [p.id, p]));
 export const me = () => model.me();
 
 export function fieldVersion(rec, field) {

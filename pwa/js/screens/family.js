@@ -1,9 +1,11 @@
 // Family: who is in it (fathers and male carers as fully as mothers), flags as warning
 // callouts, open follow-ups, and the visits as a chronology.
 import { navigate } from "../router.js";
-import { h, fill, screenTitle, tag, summaryList, warningCallout, fmtDay, fmtDayTime, dayKey, todayKey, relDay,
-         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityLabel, severityRank, follow } from "./common.js";
+import { h, fill, screenTitle, tag, summaryList, fmtDay, dayKey, todayKey, relDay,
+         visitTypeLabel, roleLabel, personName, emptyState, backLink, button, card, insetText, severityRank, follow, aboutWhom } from "./common.js";
 import { familyBundle, chronology, notYetSeen, lastSeen, isOpen, dueKey, me, model, visitWhen } from "./data.js";
+import { flagBlock, raisedAt } from "./flag-view.js";
+import { namer } from "./staff.js";
 import { ageBand, AGE_BAND_LABELS, isChildRole } from "./visit-facts.js";
 import * as schema from "../generated/model.js";
 
@@ -25,6 +27,10 @@ export async function render(root, params) {
   const adults = b.persons.filter((p) => !isChildRole(p.role));
   const openFlags = b.flags.filter((f) => f.status !== "closed")
     .sort((a, c) => severityRank(a.severity) - severityRank(c.severity));
+  const closedFlags = b.flags.filter((f) => f.status === "closed")
+    .sort((a, c) => (c.decided_at || "").localeCompare(a.decided_at || ""));
+  const visitsById = new Map(b.visits.map((v) => [v.id, v]));
+  const name = await namer();
   const openFollowUps = b.followUps.filter(isOpen).sort((a, c) => (a.due_at || "").localeCompare(c.due_at || ""));
   const visits = chronology(b.visits);
   const upcoming = visits.filter((v) => v.status !== "completed").reverse();
@@ -34,15 +40,7 @@ export async function render(root, params) {
     backLink("Caseload", "#/caseload"),
     ...screenTitle(`${b.family.family_name} family`, { caption: b.family.postcode || null }),
 
-    openFlags.map((f) => warningCallout(
-      `${severityLabel(f.severity)} flag: ${f.reason || "safeguarding concern"}`,
-      h("div", {},
-        f.subject_id && byId.get(f.subject_id) ? h("p", { class: "hs-body" }, `About ${personName(byId.get(f.subject_id))}.`) : null,
-        h("p", { class: "hs-body" }, `Raised ${fmtDay(f.created_at)}. `,
-          f.status === "acknowledged" ? "Acknowledged by the supervisor." : "Waiting for the supervisor."),
-        f.decision ? h("p", { class: "hs-body" }, h("strong", {}, "Decision: "), f.decision) : null,
-        f.rationale ? h("p", { class: "hs-body" }, h("strong", {}, "Rationale: "), f.rationale) : null),
-      { level: 2, "data-testid": "family-flag", "data-severity": f.severity })),
+    openFlags.map((f) => flagBlock(f, { name, byId, raised: raisedAt(f, visitsById), level: 2 })),
 
     b.family.notes ? insetText(h("p", { class: "hs-body" }, b.family.notes)) : null,
 
@@ -64,6 +62,10 @@ export async function render(root, params) {
         navigate(`#/visit/${typeof id === "string" ? id : id.id}`);
       }, { secondary: true, "data-testid": "new-visit" })),
 
+    closedFlags.length ? h("section", { "aria-labelledby": "fam-decisions", "data-testid": "family-decisions" },
+      h("h2", { id: "fam-decisions", class: "hs-h2" }, "Supervisor's decisions on closed flags"),
+      closedFlags.map((f) => flagBlock(f, { name, byId, raised: raisedAt(f, visitsById) }))) : null,
+
     h("section", { "aria-labelledby": "fam-children", "data-testid": "family-children" },
       h("h2", { id: "fam-children", class: "hs-h2" }, "Children"),
       children.length ? children.map((c) => childCard(c, b, unseen, today)) : emptyState("No children recorded.")),
@@ -76,6 +78,7 @@ export async function render(root, params) {
       h("h2", { id: "fam-followups", class: "hs-h2" }, "Open follow-ups"),
       openFollowUps.length
         ? h("ul", { class: "hs-list hs-list--bordered" }, openFollowUps.map((f) => h("li", { "data-testid": "family-followup" },
+            aboutWhom(f, byId),
             h("p", { class: "hs-body" }, f.text || ""),
             dueKey(f) < today ? tag(`Overdue, due ${fmtDay(f.due_at)}`, "red") : h("span", { class: "hs-hint" }, `Due ${fmtDay(f.due_at)}`))))
         : emptyState("No open follow-ups."),

@@ -1,7 +1,7 @@
 // My follow-ups by due date, overdue first and highlighted; complete one or add a note.
-import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, errorSummary, button, nextId,
-         characterCount, checkLimit, statusLine } from "./common.js";
-import { list, me, model, isOpen, dueKey } from "./data.js";
+import { h, fill, screenTitle, tag, card, fmtDay, todayKey, daysBetween, emptyState, showErrors, button, nextId,
+         characterCount, checkLimit, statusLine, aboutWhom, plural } from "./common.js";
+import { list, me, model, isOpen, dueKey, personsById } from "./data.js";
 import { rerender } from "../router.js";
 import { showPushSettings } from "./push-settings.js";
 import * as sync from "../sync.js";
@@ -10,7 +10,7 @@ const setFields = (entity, id, patch) => (model.setFields || model.update).call(
 
 export async function render(root) {
   const user = await me();
-  const [followUps, families] = await Promise.all([list("follow_up"), list("family")]);
+  const [followUps, families, people] = await Promise.all([list("follow_up"), list("family"), personsById()]);
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const today = todayKey();
   const mine = followUps.filter((f) => !user || f.assignee_id === user.user_id)
@@ -26,9 +26,9 @@ export async function render(root) {
     h("p", { class: "hs-body", "data-testid": "followup-counts" },
       `${open.length} open`, overdue.length ? ", " : "", overdue.length ? tag(`${overdue.length} overdue`, "red") : null),
     overdue.length ? h("h2", { class: "hs-h2" }, "Overdue") : null,
-    overdue.length ? h("ul", { class: "hs-card-list" }, overdue.map((f) => item(f, famName, today))) : null,
+    overdue.length ? h("ul", { class: "hs-card-list" }, overdue.map((f) => item(f, famName, today, people))) : null,
     h("h2", { class: "hs-h2" }, "Due"),
-    upcoming.length ? h("ul", { class: "hs-card-list" }, upcoming.map((f) => item(f, famName, today)))
+    upcoming.length ? h("ul", { class: "hs-card-list" }, upcoming.map((f) => item(f, famName, today, people)))
       : emptyState("Nothing else due."),
     done.length ? h("h2", { class: "hs-h2" }, "Recently completed") : null,
     done.length ? h("ul", { class: "hs-list hs-list--bordered" }, done.map((f) => h("li", { "data-testid": "followup-done" },
@@ -44,18 +44,18 @@ export async function render(root) {
 export function completeButton(f, note, errorSlot) {
   return button("Mark as done", async () => {
     if (!note.value.trim()) {
-      errorSlot.replaceChildren(errorSummary([{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]));
+      showErrors(errorSlot, [{ text: "Enter a note saying what was done", href: `#${note.id}`, target: note }]);
       return;
     }
     const tooLong = checkLimit(note);
-    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
+    if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: `#${note.id}`, target: note }]); return; }
     await setFields("follow_up", f.id, { status: "done", note: note.value.trim(), completed_at: new Date().toISOString() });
     Promise.resolve(sync.now()).catch(() => {}); // offline, the outbox keeps it
     rerender();
   }, { "data-testid": "followup-complete" });
 }
 
-function item(f, famName, today) {
+function item(f, famName, today, people) {
   const day = dueKey(f);
   const late = day < today;
   const id = nextId("fu");
@@ -64,7 +64,7 @@ function item(f, famName, today) {
   note.value = f.note || "";
   const saveNote = async () => {
     const tooLong = checkLimit(note);
-    if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: `#${note.id}`, target: note }])); return; }
+    if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: `#${note.id}`, target: note }]); return; }
     await setFields("follow_up", f.id, { note: note.value });
     status.textContent = "Note saved on this phone";
   };
@@ -72,9 +72,10 @@ function item(f, famName, today) {
   return h("li", {},
     card({ class: `hs-card${late ? " hs-card--overdue" : ""}`, "data-testid": "followup", "data-followup-id": f.id, "data-overdue": late ? "true" : "false" },
       h("p", { class: "hs-body hs-card__heading" }, h("a", { href: `#/family/${f.family_id}` }, famName.get(f.family_id) || "Family")),
+      aboutWhom(f, people),
       h("p", { class: "hs-body" }, f.text || ""),
       h("p", { class: "hs-body" },
-        late ? tag(`Overdue by ${daysBetween(day, today)} ${daysBetween(day, today) === 1 ? "day" : "days"}`, "red")
+        late ? tag(`Overdue by ${plural(daysBetween(day, today), "day")}`, "red")
           : day === today ? tag("Due today", "yellow") : tag(`Due ${fmtDay(f.due_at)}`, "grey"),
         late ? h("span", { class: "hs-hint" }, ` (was due ${fmtDay(f.due_at)})`) : null),
       errorSlot,

@@ -16,6 +16,8 @@ export const routes = [
   { pattern: "#/account", title: "Your account", load: () => import("./account.js") },
   // Supervisors and admins.
   { pattern: "#/supervisor", title: "Team overview", load: () => import("./supervisor.js") },
+  { pattern: "#/team/families", title: "Allocate families", load: () => import("./team.js") },
+  { pattern: "#/team/follow-ups", title: "Team follow-ups", load: () => import("./team.js") },
   { pattern: "#/review", title: "Waiting for a decision", load: () => import("./review.js") },
   { pattern: "#/flags/:flagId", title: "Flag", load: () => import("./supervisor.js") },
   { pattern: "#/follow-ups/:followUpId", title: "Follow-up", load: () => import("./supervisor.js") },

@@ -15,18 +15,20 @@
 // with the time they were fetched. Decisions are written through the model (set ops), so
 // they reach the server, and the practitioner, on the next sync.
 import {
-  h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, errorSummary, button,
+  h, screenTitle, tag, card, fmtDay, fmtDayTime, todayKey, dayKey, daysBetween, emptyState, showErrors, button,
   nextId, summaryList, warningCallout, personName, visitTypeLabel, backLink,
-  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow,
+  severityLabel, severityColour, severityRank, characterCount, checkLimit, statusLine, follow, plural,
 } from "./common.js";
 import * as schema from "../generated/model.js";
-import { list, get, me, model } from "./data.js";
+import { list, get, me, model, personsById } from "./data.js";
 import { rerender } from "../router.js";
 import * as api from "../api.js";
 import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { showPushSettings } from "./push-settings.js";
 import { completeButton } from "./followups.js";
+import { answersInWords, decisionList, raisedAt } from "./flag-view.js";
+import { namer } from "./staff.js";
 
 const CACHE_ID = "supervisor-overview";
 const TZ = "Europe/London";
@@ -61,7 +63,7 @@ function flagAge(f, overview, visits) {
     || (visits.get(f.visit_id) || {}).completed_at || null;
   if (!created) return { created: null, text: "" };
   const hours = Math.max(0, (Date.now() - Date.parse(created)) / 3600000);
-  const text = hours < 1 ? "under an hour" : hours < 48 ? `${Math.floor(hours)} h` : `${Math.floor(hours / 24)} days`;
+  const text = hours < 1 ? "under an hour" : hours < 48 ? `${Math.floor(hours)} h` : plural(Math.floor(hours / 24), "day");
   return { created, text };
 }
 
@@ -86,8 +88,8 @@ async function renderOverview(root) {
     put(root, ...screenTitle("Team overview"), emptyState("This screen is for supervisors."));
     return;
   }
-  const [flags, followUps, families, visits, overview] = await Promise.all([
-    list("flag"), list("follow_up"), list("family"), list("visit"), loadOverview(),
+  const [flags, followUps, families, visits, overview, people] = await Promise.all([
+    list("flag"), list("follow_up"), list("family"), list("visit"), loadOverview(), personsById(),
   ]);
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const visitById = new Map(visits.map((v) => [v.id, v]));
@@ -113,8 +115,11 @@ async function renderOverview(root) {
     h("p", { class: "hs-hint", "data-testid": "overview-freshness" },
       status.lastSuccessAt ? `Records on this phone as of ${fmtDayTime(status.lastSuccessAt)}.` : "Not synced yet on this phone.",
       overview.fetched_at ? ` Sync times as of ${fmtDayTime(overview.fetched_at)}${overview.live ? "" : " (offline copy)"}.` : ""),
-    h("p", { class: "hs-body" }, h("a", { href: "#/review", "data-testid": "review-link" },
-      "Waiting for a decision: uploads held on the server, entries that need a look, refused changes")),
+    h("ul", { class: "hs-list" },
+      h("li", {}, h("a", { href: "#/review", "data-testid": "review-link" },
+        "Waiting for a decision: uploads held on the server, entries that need a look, refused changes")),
+      h("li", {}, h("a", { href: "#/team/families", "data-testid": "allocate-link" }, "Allocate families")),
+      h("li", {}, h("a", { href: "#/team/follow-ups", "data-testid": "team-followups-link" }, "Team follow-ups"))),
     h("h2", { class: "hs-h2" }, "Open flags"),
     h("p", { class: "hs-body", "data-testid": "flag-counts" },
       counts.map(([s, n]) => [tag(`${n} ${severityLabel(s).toLowerCase()}`, n ? severityColour(s) : "grey"), " "])),
@@ -139,7 +144,7 @@ async function renderOverview(root) {
               tag(`${items.length} overdue`, "red"),
               h("ul", { class: "hs-list" }, items.sort((a, b) => a.due_at.localeCompare(b.due_at)).map((f) =>
                 h("li", {}, h("a", { href: `#/follow-ups/${f.id}` }, famName.get(f.family_id) || "Family"),
-                  ` · due ${fmtDay(f.due_at)} (${daysBetween(dayKey(f.due_at), today)} days)`)))))))
+                  ` · ${(people.get(f.subject_id) && "about " + personName(people.get(f.subject_id))) || "about the family"} · due ${fmtDay(f.due_at)} (${plural(daysBetween(dayKey(f.due_at), today), "day")} overdue)`)))))))
       : emptyState("No overdue follow-ups."),
     h("h2", { class: "hs-h2" }, "Last sync"),
     (overview.practitioners || []).length
@@ -168,6 +173,8 @@ async function renderFlag(root, flagId) {
   const linked = followUps.filter((f) => (flag.visit_id && f.visit_id === flag.visit_id) || f.id === flag.subject_id);
   const [label, colour] = [severityLabel(flag.severity), severityColour(flag.severity)];
   const answers = Array.isArray(flag.answers) ? flag.answers : [];
+  const [name, content] = await Promise.all([namer(), model.content().catch(() => null)]);
+  const raised = raisedAt(flag, new Map(visit ? [[visit.id, visit]] : []));
 
   put(root, 
     backLink(isSupervisor(user) ? "Team overview" : "Back", isSupervisor(user) ? "#/supervisor" : `#/family/${flag.family_id}`),
@@ -180,20 +187,17 @@ async function renderFlag(root, flagId) {
         ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
         subject ? ["About", personName(subject)] : null,
         visit ? ["Visit", h("a", { href: `#/visit/${visit.id}` }, `${visitTypeLabel(visit.type)}${visit.completed_at ? ", " + fmtDay(visit.completed_at) : ""}`)] : null,
-        answers.length ? ["Answers that raised it", h("ul", { class: "hs-list" }, answers.map((a) =>
-          h("li", {}, `${a.item || "answer"}: ${Array.isArray(a.value) ? a.value.join(", ") : String(a.value ?? "")}`)))] : null,
+        answers.length ? ["Answers that raised it", h("ul", { class: "hs-list" }, answersInWords(answers, content).map((t) => h("li", {}, t)))] : null,
+        raised ? ["Raised", fmtDay(raised)] : null,
+        flag.acknowledged_by ? ["Acknowledged", `${name(flag.acknowledged_by)}${flag.acknowledged_at ? ", " + fmtDayTime(flag.acknowledged_at) : ""}`] : null,
       ]),
       flag.decision ? h("div", { "data-testid": "flag-decision" },
         h("h2", { class: "hs-h2" }, "Management decision"),
-        summaryList([
-          ["Decision", flag.decision],
-          ["Rationale", flag.rationale || ""],
-          flag.decided_at ? ["Recorded", fmtDayTime(flag.decided_at)] : null,
-        ])) : null,
+        decisionList(flag, name)) : null,
       linked.length ? h("div", {},
         h("h2", { class: "hs-h2" }, "Follow-ups"),
         h("ul", { class: "hs-list" }, linked.map((f) => h("li", {},
-          h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status}`)))) : null,
+          h("a", { href: `#/follow-ups/${f.id}` }, f.text || "Follow-up"), ` · ${f.status === "open" ? "due " + fmtDay(f.due_at) : f.status === "done" ? "done" : "cancelled"} · for ${name(f.assignee_id, { you: "you" })}`)))) : null,
       isSupervisor(user) && flag.status !== "closed" ? await decisionForm(flag, visit, user) : null),
   );
   // Only when this flag itself changes (say the decision arrives from another phone), so a
@@ -211,7 +215,7 @@ async function decisionForm(flag, visit, user) {
   const errors = h("div", {});
   const decision = h("textarea", { class: "hs-textarea", id: `${id}-decision`, name: "decision", rows: 3, "data-testid": "decision" });
   const rationale = h("textarea", { class: "hs-textarea", id: `${id}-rationale`, name: "rationale", rows: 4, "data-testid": "rationale" });
-  const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", checked: true, "data-testid": "close-flag" });
+  const close = h("input", { class: "hs-checkboxes__input", type: "checkbox", id: `${id}-close`, name: "close", "data-testid": "close-flag" });
   const fuText = h("textarea", { class: "hs-textarea", id: `${id}-fu`, name: "follow_up_text", rows: 2, "data-testid": "decision-follow-up" });
   const fuDue = h("input", { class: "hs-input hs-input--width-10", type: "date", id: `${id}-due`, name: "follow_up_due", value: todayKey(), "data-testid": "decision-follow-up-due" });
   const status = statusLine();
@@ -251,7 +255,7 @@ async function decisionForm(flag, visit, user) {
       if (tooLong) problems.push({ text: `${what}: ${tooLong}`, href: `#${el.id}`, target: el });
     }
     if (fuText.value.trim() && !/^\d{4}-\d{2}-\d{2}$/.test(fuDue.value)) problems.push({ text: "Enter when the follow-up is due", href: `#${fuDue.id}`, target: fuDue });
-    if (problems.length) { errors.replaceChildren(errorSummary(problems)); return; }
+    if (problems.length) { showErrors(errors, problems); return; }
     const at = new Date().toISOString();
     if (fuText.value.trim()) {
       await model.create("follow_up", {
@@ -281,7 +285,7 @@ async function renderFollowUp(root, followUpId) {
       emptyState("This follow-up is not on this phone yet. It will appear here after the next sync."));
     return follow(["follow_up"]);
   }
-  const family = await get("family", f.family_id);
+  const [family, subject] = await Promise.all([get("family", f.family_id), f.subject_id ? get("person", f.subject_id) : null]);
   const today = todayKey();
   const day = f.due_at ? dayKey(f.due_at) : today;
   const late = f.status === "open" && day < today;
@@ -311,7 +315,8 @@ async function renderFollowUp(root, followUpId) {
       h("p", { class: "hs-body" }, f.text || ""),
       summaryList([
         ["Family", family ? h("a", { href: `#/family/${family.id}` }, family.family_name) : "Not on this phone"],
-        ["Due", late ? tag(`Overdue by ${daysBetween(day, today)} days`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
+        ["About", subject ? personName(subject) : "The whole family"],
+        ["Due", late ? tag(`Overdue by ${plural(daysBetween(day, today), "day")}`, "red") : day === today ? tag("Due today", "yellow") : fmtDay(f.due_at)],
         ["Status", f.status === "open" ? "Open" : f.status === "done" ? "Done" : "Cancelled"],
         assignee ? ["Assigned to", assignee.display_name] : null,
         f.note ? ["Note", f.note] : null,

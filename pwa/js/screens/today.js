@@ -1,16 +1,16 @@
 // Today: my planned visits (today and the next days), follow-ups due and overdue, sync.
 import * as sync from "../sync.js";
 import { h, fill, screenTitle, tag, card, fmtDay, fmtTime, relDay, dayKey, todayKey, addDays, daysBetween,
-         visitTypeLabel, emptyState, warningCallout, follow } from "./common.js";
-import { list, me, isOpen, dueKey } from "./data.js";
+         visitTypeLabel, emptyState, warningCallout, follow, aboutWhom } from "./common.js";
+import { list, me, isOpen, dueKey, personsById } from "./data.js";
 import { syncSummary } from "./sync.js";
 
 const DAYS_AHEAD = 7;
 
 export async function render(root) {
   const user = await me();
-  const [visits, followUps, families, flags, conflicts] = await Promise.all([
-    list("visit"), list("follow_up"), list("family"), list("flag"), list("conflict")]);
+  const [visits, followUps, families, flags, conflicts, people] = await Promise.all([
+    list("visit"), list("follow_up"), list("family"), list("flag"), list("conflict"), personsById()]);
   const openConflicts = conflicts.filter((c) => c.status !== "resolved").length;
   const famName = new Map(families.map((f) => [f.id, f.family_name]));
   const today = todayKey();
@@ -49,8 +49,8 @@ export async function render(root) {
       h("h2", { id: "today-followups", class: "hs-h2" }, "Follow-ups due"),
       overdue.length || dueToday.length
         ? h("ul", { class: "hs-card-list" },
-            overdue.map((f) => followUpCard(f, famName.get(f.family_id), today)),
-            dueToday.map((f) => followUpCard(f, famName.get(f.family_id), today)))
+            overdue.map((f) => followUpCard(f, famName.get(f.family_id), today, people)),
+            dueToday.map((f) => followUpCard(f, famName.get(f.family_id), today, people)))
         : emptyState("Nothing due today or overdue."),
       h("p", { class: "hs-body" }, h("a", { href: "#/follow-ups" }, "All my follow-ups"))),
     h("section", { "aria-labelledby": "today-sync" },
@@ -72,12 +72,13 @@ function visitCard(v, family, today) {
       v.status === "in-progress" ? tag("In progress", "blue") : late ? tag("Not yet recorded", "orange") : null));
 }
 
-export function followUpCard(f, family, today) {
+export function followUpCard(f, family, today, people = new Map()) {
   const day = dueKey(f);
   const late = day < today;
   return h("li", {},
     card({ class: late ? "hs-card hs-card--overdue" : "hs-card", "data-testid": "followup-card" },
       h("p", { class: "hs-body hs-card__heading" }, h("a", { href: `#/family/${f.family_id}` }, family || "Family")),
+      aboutWhom(f, people),
       h("p", { class: "hs-body" }, f.text || ""),
       h("p", { class: "hs-body" },
         late ? tag(`Overdue by ${daysBetween(day, today)} ${daysBetween(day, today) === 1 ? "day" : "days"}`, "red")

@@ -1,7 +1,7 @@
 // The visit's observations: typed entries (a fact, a judgement, the child's own words, ...),
 // never edited (amending adds an entry that replaces it), each within the model's limit.
 import { rerender } from "../router.js";
-import { h, fill, screenTitle, tag, fmtDayTime, personName, backLink, button, errorSummary, radios, emptyState,
+import { h, fill, screenTitle, tag, fmtDayTime, personName, backLink, button, showErrors, radios, emptyState,
          characterCount, checkLimit, fieldError, trackSave } from "./common.js";
 import { model } from "./data.js";
 import { recordingWarnings, warningsView } from "./visit-outcome.js";
@@ -56,7 +56,7 @@ export async function renderObservations(root, ctx) {
     if (!state.text.trim()) errors.push({ text: "Enter the observation", href: "#obs-text", target: text });
     const tooLong = checkLimit(text);
     if (tooLong) errors.push({ text: tooLong, href: "#obs-text", target: text });
-    if (errors.length) { errorSlot.replaceChildren(errorSummary(errors)); return; }
+    if (errors.length) { showErrors(errorSlot, errors); return; }
     errorSlot.replaceChildren();
     try {
       await model.create("observation", {
@@ -68,7 +68,7 @@ export async function renderObservations(root, ctx) {
       if (!err || err.name !== "InvalidValue") throw err;
       const target = err.field === "kind" ? kindGroup.querySelector("input") : text;
       if (err.field !== "kind") fieldError(text, err.message);
-      errorSlot.replaceChildren(errorSummary([{ text: err.message, href: err.field === "kind" ? "#obs-kind" : "#obs-text", target }]));
+      showErrors(errorSlot, [{ text: err.message, href: err.field === "kind" ? "#obs-kind" : "#obs-text", target }]);
       return;
     }
     if (model.clearDraft) await model.clearDraft(draftId).catch(() => {});

@@ -42,7 +42,9 @@ export async function recordingWarnings(content, text, context) {
 }
 
 
-export function outcomeView(outcome, byId, { heading = "What this visit will raise" } = {}) {
+// `flagBlocks` (a signed visit's flags as the server holds them, with any decision) stand in
+// for the preview's callouts; a follow-up's `assigneeName` names who it is for.
+export function outcomeView(outcome, byId, { heading = "What this visit will raise", flagBlocks = null } = {}) {
   const wrap = h("section", { "aria-labelledby": "outcome-h", "data-testid": "visit-outcome" },
     h("h2", { id: "outcome-h", class: "hs-h2" }, heading));
   if (!outcome) {
@@ -54,7 +56,9 @@ export function outcomeView(outcome, byId, { heading = "What this visit will rai
   const flags = outcome.flags || [];
   const followUps = outcome.follow_ups || [];
   wrap.append(h("h3", { class: "hs-h3" }, `Flags to your supervisor (${flags.length})`));
-  if (flags.length) {
+  if (flagBlocks && flagBlocks.length) {
+    wrap.append(...flagBlocks);
+  } else if (flags.length) {
     for (const f of flags) {
       const [sev, colour] = [severityLabel(f.severity), severityColour(f.severity)];
       wrap.append(warningCallout(`${sev}: ${f.reason}`,
@@ -69,7 +73,7 @@ export function outcomeView(outcome, byId, { heading = "What this visit will rai
     wrap.append(h("ul", { class: "hs-list hs-list--bordered" }, followUps.map((f) =>
       h("li", { "data-testid": "outcome-followup", "data-rule": f.rule },
         h("p", { class: "hs-body" }, f.text),
-        h("p", { class: "hs-hint" }, `${who(f.subject)} · ${f.assignee === "supervisor" ? "Supervisor" : "You"} · due ${f.due_in_days === 0 ? "today" : fmtDay(f.due)}`)))));
+        h("p", { class: "hs-hint" }, `${who(f.subject)} · ${f.assigneeName || (f.assignee === "supervisor" ? "Supervisor" : "You")} · due ${f.due_in_days === 0 ? "today" : fmtDay(f.due)}`)))));
   } else {
     wrap.append(emptyState("No follow-ups."));
   }

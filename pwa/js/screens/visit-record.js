@@ -5,7 +5,7 @@
 import { navigate } from "../router.js";
 import * as schema from "../generated/model.js";
 import { h, fill, screenTitle, tag, summaryList, personName, backLink, button, radios, textArea, warningCallout,
-         characterCount, checkLimit, fieldError, trackSave, flushAll, registerFlush, statusLine, errorSummary } from "./common.js";
+         characterCount, checkLimit, fieldError, trackSave, flushAll, registerFlush, statusLine, showErrors } from "./common.js";
 import { model } from "./data.js";
 
 const setFields = (entity, id, patch) => (model.setFields || model.update).call(model, entity, id, patch);
@@ -181,7 +181,7 @@ export function renderRecord(root, ctx) {
         await flushAll();
         const problems = [...root.querySelectorAll("textarea, input[type=text]")].map((c) => [c, checkLimit(c)]).filter(([, p]) => p);
         if (problems.length) {
-          errorSlot.replaceChildren(errorSummary(problems.map(([c, p]) => ({ text: p, href: `#${c.id}`, target: c }))));
+          showErrors(errorSlot, problems.map(([c, p]) => ({ text: p, href: `#${c.id}`, target: c })));
           return;
         }
         navigate(`#/visit/${visit.id}`);

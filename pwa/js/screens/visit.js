@@ -6,12 +6,15 @@ import * as sync from "../sync.js";
 import * as ui from "../ui.js";
 import { navigate, rerender } from "../router.js";
 import { h, fill, screenTitle, tag, summaryList, fmtDay, fmtDayTime, todayKey, dayKey, visitTypeLabel, roleLabel,
-         personName, backLink, button, taskList, errorSummary, radios, textArea, emptyState, insetText,
+         personName, backLink, button, taskList, showErrors, radios, textArea, emptyState, insetText,
          warningCallout, registerFlush, flushAll, trackSave, checkLimit, statusLine } from "./common.js";
 import { familyBundle, get, me, model, list } from "./data.js";
 import { subjectsFor, visitTasks, responseIndex, visibleItems, taskStatus, missingRequired, buildFacts,
          AGE_BAND_LABELS, ageLabel, answered, condHolds } from "./visit-facts.js";
 import { renderItem, answerLabel } from "./visit-items.js";
+import { flagBlock } from "./flag-view.js";
+import { confirmSigning } from "./visit-confirm.js";
+import { namer } from "./staff.js";
 import { evaluateVisit, recordingWarnings, outcomeView, warningsView } from "./visit-outcome.js";
 import { refusedSection, refusedNote } from "./refused-view.js";
 import { conflictNote } from "./conflicts.js";
@@ -125,7 +128,9 @@ function renderHub(root, ctx) {
       h("p", { class: "hs-body" }, "Start the visit when you are with the family. Everything you record is saved on this phone, encrypted, as you go."),
       h("div", { class: "hs-button-group" },
         button("Start visit", async () => {
-          await setFields("visit", visit.id, { status: "in-progress", started_at: nowIso() });
+          // A second tap (or a second screen) finds it started and only goes on.
+          const now = await model.get("visit", visit.id);
+          if (now && now.status === "planned") await setFields("visit", visit.id, { status: "in-progress", started_at: nowIso() });
           setInProgress(true);
           navigate(`#/visit/${visit.id}/presence`);
         }, { "data-testid": "start" }),
@@ -215,14 +220,14 @@ function renderPresence(root, ctx) {
       await flushAll();
       const missing = b.persons.filter((p) => !answers.get(p.id));
       if (missing.length) {
-        errorSlot.replaceChildren(errorSummary(missing.map((p) => ({
+        showErrors(errorSlot, missing.map((p) => ({
           text: `Say whether you saw ${personName(p)}`,
-          href: `#presence-${p.id}`, target: document.querySelector(`#presence-${p.id} input`) }))));
+          href: `#presence-${p.id}`, target: document.querySelector(`#presence-${p.id} input`) })));
         return;
       }
       if (!b.persons.some((p) => answers.get(p.id) === "seen")) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Nobody was seen: record this as a no-access visit instead",
-                                                  href: `#/visit/${visit.id}/no-access` }]));
+        showErrors(errorSlot, [{ text: "Nobody was seen: record this as a no-access visit instead",
+                                                  href: `#/visit/${visit.id}/no-access` }]);
         return;
       }
       navigate(`#/visit/${visit.id}`);
@@ -429,12 +434,22 @@ function signErrors(ctx) {
   return errors;
 }
 
-async function signVisit(ctx, root, errorSlot) {
+async function signVisit(ctx, root, errorSlot, confirmed = false) {
   await flushAll();
   const fresh = await load(ctx.visit.id);
   const errors = signErrors(fresh);
   if (errors.length) {
-    errorSlot.replaceChildren(errorSummary(errors));
+    showErrors(errorSlot, errors);
+    return;
+  }
+  if (fresh.visit.status === "completed") { navigate(`#/visit/${ctx.visit.id}`); return; }
+  if (!confirmed) {
+    showErrors(errorSlot, []);
+    errorSlot.replaceChildren(confirmSigning(await outcomeFor(fresh), fresh.byId, {
+      noAccess: !!fresh.visit.no_access,
+      onConfirm: () => signVisit(ctx, root, errorSlot, true),
+      onCancel: () => errorSlot.replaceChildren(),
+    }));
     return;
   }
   await setFields("visit", ctx.visit.id, { status: "completed", completed_at: nowIso(), signed_by: ctx.user ? ctx.user.user_id : null });
@@ -522,13 +537,15 @@ async function renderSigned(root, ctx) {
   justSigned = null;
   const raisedFollowUps = b.followUps.filter((f) => f.visit_id === visit.id);
   const raisedFlags = b.flags.filter((f) => f.visit_id === visit.id);
+  const name = await namer();
   let outcomeEl;
   if (raisedFollowUps.length || raisedFlags.length) {
     outcomeEl = outcomeView({
-      follow_ups: raisedFollowUps.map((f) => ({ rule: f.rule_id, subject: f.subject_id, text: f.text, assignee: f.assignee_id === (user && user.user_id) ? "practitioner" : "other",
+      follow_ups: raisedFollowUps.map((f) => ({ rule: f.rule_id, subject: f.subject_id, text: f.text, assigneeName: name(f.assignee_id),
                                                  due: (f.due_at || "").slice(0, 10), due_in_days: null })),
       flags: raisedFlags.map((f) => ({ rule: f.rule_id, subject: f.subject_id, severity: f.severity, reason: f.reason })),
-    }, ctx.byId, { heading: "Raised by this visit" });
+    }, ctx.byId, { heading: "Raised by this visit",
+                   flagBlocks: raisedFlags.map((f) => flagBlock(f, { name, byId: ctx.byId, raised: visit.completed_at, level: 4 })) });
   } else {
     outcomeEl = outcomeView(await outcomeFor(ctx), ctx.byId, { heading: "Raised by this visit (confirmed by the server after sync)" });
   }
@@ -583,11 +600,11 @@ async function renderSigned(root, ctx) {
     button("Add addendum", async () => {
       const ta = addText.querySelector("textarea");
       if (!ta.value.trim()) {
-        errorSlot.replaceChildren(errorSummary([{ text: "Enter the addendum", href: "#addendum-text", target: ta }]));
+        showErrors(errorSlot, [{ text: "Enter the addendum", href: "#addendum-text", target: ta }]);
         return;
       }
       const tooLong = checkLimit(ta);
-      if (tooLong) { errorSlot.replaceChildren(errorSummary([{ text: tooLong, href: "#addendum-text", target: ta }])); return; }
+      if (tooLong) { showErrors(errorSlot, [{ text: tooLong, href: "#addendum-text", target: ta }]); return; }
       await model.create("addendum", { family_id: visit.family_id, visit_id: visit.id, text: ta.value, recorded_by: user ? user.user_id : null,
                                        recorded_at: nowIso(), device_id: user ? user.device_id : null }, { familyId: visit.family_id });
       for (const [id, entity] of moving) await refused.settle(entity, id);
