@@ -23,6 +23,7 @@ from sync.hooks import register_after_apply
 from .accounts.controller import AccountsController, AuthController
 from .accounts.passwords_controller import PasswordController
 from .agency.controller import AgencyAdminController, AgencyApiController
+from .agency.webhook_controller import WebhookAdminController
 from .agency.webhooks import webhook_lifespan
 from .auth import passwords
 from .auth.middleware import TokenAuthMiddleware
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         PushController,
         AgencyApiController,
         AgencyAdminController,
+        WebhookAdminController,
         SecurityAdminController,
         UnlockPolicyController,
         AlertsController,

@@ -191,14 +191,5 @@ class AgencyAdminController(Controller):
         with store.read() as db:
             return acks_service.unacknowledged(db, store.keyring, principal.agency_id)
 
-    @get("/webhooks", sync_to_thread=True)
-    def list_webhook_deliveries(self, store: Database, principal: Principal) -> list[dict[str, Any]]:
-        """Webhook notifications and every attempt to deliver them."""
-        require_role(principal, "admin")
-        from .webhooks import deliveries
-
-        with store.read() as db:
-            return deliveries(db, principal.agency_id)
-
 
 __all__ = ["AgencyAdminController", "AgencyApiController", "FieldError", "InvalidInput"]

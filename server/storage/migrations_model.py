@@ -164,3 +164,4 @@ CREATE TABLE sync_meta (
 from . import migrations_security  # noqa: E402,F401
 from . import migrations_accounts  # noqa: E402,F401
 from . import migrations_record  # noqa: E402,F401
+from . import migrations_agency  # noqa: E402,F401
