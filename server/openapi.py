@@ -70,20 +70,28 @@ WEBHOOKS = {
 }
 
 
-def _public_operations(app: Any) -> set[tuple[str, str]]:
-    out = set()
+def _traits(app: Any) -> dict[tuple[str, str], set[str]]:
+    """Per operation, from its handler's ``opt``: ``public`` (no sign-in) and ``throttled``
+    (checks a password through the sign-in throttle, so it can answer 429)."""
+    out: dict[tuple[str, str], set[str]] = {}
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for method, (handler, _) in route.route_handler_map.items():
+                traits = out.setdefault((method.lower(), route.path_format), set())
                 if handler.opt.get("public"):
-                    out.add((method.lower(), route.path_format))
+                    traits.add("public")
+                if handler.opt.get("throttled"):
+                    traits.add("throttled")
     return out
 
 
-def _statuses(method: str, path: str, op: dict[str, Any], secured: bool) -> set[int]:
+def _statuses(method: str, path: str, op: dict[str, Any], traits: set[str]) -> set[int]:
     """Which of the mapped problems an operation can answer, from what it takes."""
     params = {(p["in"], p["name"]) for p in op.get("parameters", [])}
+    secured = "public" not in traits
     found = {400}
+    if "throttled" in traits:
+        found |= {401, 429}
     if secured:
         found |= {401, 403, 404}
     if "{" in path:
@@ -99,13 +107,17 @@ def _statuses(method: str, path: str, op: dict[str, Any], secured: bool) -> set[
     if ("query", "cursor") in params or ("query", "epoch") in params:
         found.add(409)
     if not secured and method in WRITES:
-        found |= {401, 429}  # sign-in and refresh: a wrong credential, and the throttle
+        found.add(401)  # sign-in and refresh: a wrong credential
     return found
 
 
 def _add_shapes(schema: dict[str, Any], types: list[Any]) -> None:
     (_, components) = msgspec.json.schema_components(types, ref_template=REF)
-    schema["components"].setdefault("schemas", {}).update(components)
+    existing = schema["components"].setdefault("schemas", {})
+    clash = sorted(set(components) & set(existing))
+    if clash:  # one name, two shapes: the document would describe the wrong answer
+        raise RuntimeError(f"OpenAPI schema names used twice: {clash}")
+    existing.update(components)
 
 
 def _response_for(media: str, shape: Any, headers: dict, description: str) -> dict[str, Any]:
@@ -120,11 +132,12 @@ def complete(schema: dict[str, Any], app: Any) -> dict[str, Any]:
     components["securitySchemes"] = SECURITY_SCHEMES
     _add_shapes(schema, sorted({s for _, answers in OPERATIONS.values() for (_, s, _, _) in answers.values()}
                                | {FhirResource}, key=lambda t: t.__name__))
-    public = _public_operations(app)
+    traits = _traits(app)
     problems = problem_statuses()
     for path, item in schema["paths"].items():
         for method, op in item.items():
-            secured = (method, path) not in public
+            these = traits.get((method, path), set())
+            secured = "public" not in these
             op["security"] = ([{"agencyClient": []}] if path.startswith("/api/agency/")
                               else [{"deviceToken": []}]) if secured else []
             for p in op.get("parameters", []):
@@ -140,7 +153,7 @@ def complete(schema: dict[str, Any], app: Any) -> dict[str, Any]:
                         op["responses"][status]["content"].update(made["content"])
                     else:
                         op["responses"][status] = made
-            for status in _statuses(method, path, op, secured):
+            for status in _statuses(method, path, op, these):
                 (slug, title), *more = problems[status]
                 also = "".join(f", `{m}`" for m, _ in more)
                 op["responses"][str(status)] = {

@@ -17,8 +17,8 @@ FEED_HEADERS = {
                              "schema": {"type": "string"}},
 }
 JSON, FHIR = "application/json", "application/fhir+json"
-_WRITE = {"200": (JSON, shapes.RecordRead, ETAG, "Changed; the record as it now stands."),
-          "201": (JSON, shapes.RecordRead, ETAG, "Created.")}
+_WRITE = {"200": (JSON, shapes.AgencyRecord, ETAG, "Changed; the record as it now stands."),
+          "201": (JSON, shapes.AgencyRecord, ETAG, "Created.")}
 _CREATE = {"201": _WRITE["201"]}
 _UPDATE = {"200": _WRITE["200"]}
 
@@ -27,7 +27,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, dict[str, tuple[str, Any, dict, str
     ("get", "/api/agency/v1/feed"): (
         "Completed records changed after `cursor`, in change order; `format=fhir` answers an R4 Bundle. "
         "Scope `feed:read`. A cursor from another epoch, or past the log's end, gets 409 feed-cursor-stale.",
-        {"200": (JSON, shapes.FeedPage, FEED_HEADERS, "A page of the feed."),
+        {"200": (JSON, shapes.AgencyFeedPage, FEED_HEADERS, "A page of the feed."),
          "200 fhir": (FHIR, shapes.FhirResource, FEED_HEADERS, "The page as a FHIR R4 Bundle (format=fhir).")}),
     ("get", "/api/agency/v1/fhir/Questionnaire"): (
         "The checklists as FHIR R4 Questionnaires in a Bundle. Scope `feed:read`.",
@@ -35,15 +35,15 @@ OPERATIONS: dict[tuple[str, str], tuple[str, dict[str, tuple[str, Any, dict, str
     ("post", "/api/agency/v1/acks"): (
         "Acknowledge feed items filed (idempotent); a list with any invalid entry is refused whole. "
         "Scope `feed:read`.",
-        {"200": (JSON, shapes.AckResult, {}, "How many were acknowledged, and how many for the first time.")}),
+        {"200": (JSON, shapes.AgencyAckResult, {}, "How many were acknowledged, and how many for the first time.")}),
     ("get", "/api/agency/v1/families"): (
         "Find a family by the agency's own id (`external_id`, under `system` or the client's identifier "
         "system). Scope `families:read`.",
-        {"200": (JSON, shapes.FamilyRead, ETAG, "The family with its people, relationships, allocations and "
+        {"200": (JSON, shapes.AgencyFamily, ETAG, "The family with its people, relationships, allocations and "
                  "open conflicts.")}),
     ("get", "/api/agency/v1/families/{family_id}"): (
         "A family with its people, relationships, allocations and open conflicts. Scope `families:read`.",
-        {"200": (JSON, shapes.FamilyRead, ETAG, "The family.")}),
+        {"200": (JSON, shapes.AgencyFamily, ETAG, "The family.")}),
     ("post", "/api/agency/v1/families"): ("Create a family. Scope `families:write`.", _CREATE),
     ("put", "/api/agency/v1/families/{family_id}"): (
         "Create the family with this id (a UUID), or change the fields sent (If-Match required). "

@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 
 
-class ExternalIdRead(msgspec.Struct):
+class AgencyExternalId(msgspec.Struct):
     system: str
     value: str
 
 
-class FeedItem(msgspec.Struct):
+class AgencyFeedItem(msgspec.Struct):
     """One changed record; file it by ``id`` and ``version`` (the newest wins)."""
 
     type: str
@@ -24,33 +24,33 @@ class FeedItem(msgspec.Struct):
     family_id: str | None
     changed_at: str
     deleted: bool
-    external_ids: list[ExternalIdRead]
+    external_ids: list[AgencyExternalId]
     data: dict[str, Any]
 
 
-class FeedPage(msgspec.Struct):
-    items: list[FeedItem]
+class AgencyFeedPage(msgspec.Struct):
+    items: list[AgencyFeedItem]
     next_cursor: int
     has_more: bool
     epoch: str
 
 
-class AckResult(msgspec.Struct):
+class AgencyAckResult(msgspec.Struct):
     acknowledged: int
     new: int
 
 
-class RecordRead(msgspec.Struct):
+class AgencyRecord(msgspec.Struct):
     """A record as it now stands: its fields (as declared in sync/model.py) beside these."""
 
     id: str
     family_id: str | None
     version: int
     field_versions: dict[str, int]
-    external_ids: list[ExternalIdRead]
+    external_ids: list[AgencyExternalId]
 
 
-class ConflictRead(msgspec.Struct):
+class AgencyConflict(msgspec.Struct):
     id: str
     entity: str
     entity_id: str
@@ -60,11 +60,11 @@ class ConflictRead(msgspec.Struct):
     version: int
 
 
-class FamilyRead(RecordRead):
-    persons: list[RecordRead]
-    relationships: list[RecordRead]
-    allocations: list[RecordRead]
-    conflicts: list[ConflictRead]
+class AgencyFamily(AgencyRecord):
+    persons: list[AgencyRecord]
+    relationships: list[AgencyRecord]
+    allocations: list[AgencyRecord]
+    conflicts: list[AgencyConflict]
 
 
 class FhirResource(msgspec.Struct):
