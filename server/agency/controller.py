@@ -69,7 +69,8 @@ class AgencyApiController(Controller):
     ) -> Response:
         """Completed records after ``cursor``, in change order (see docs/integration.md)."""
         with store.write() as db:  # a write: what a core system took is audited
-            page = read_feed(db, store.keyring, client.agency_id, cursor, limit, epoch=epoch)
+            page = read_feed(db, store.keyring, client.agency_id, cursor, limit, epoch=epoch,
+                             client_id=client.client_id)
             audit.record(db, "agency-feed-read", agency_id=client.agency_id, client_id=client.client_id,
                          purpose="core system import",
                          detail={"cursor": cursor, "next_cursor": page.next_cursor, "items": len(page.items)})

@@ -215,10 +215,11 @@ def test_a_running_server_notifies_its_webhook_clients_by_itself(tmp_path):
             cwd=REPO, capture_output=True, text=True, timeout=120)
         receiver.secrets = [made.stdout.split("webhook_secret: ")[1].split()[0]]
         deadline = time.monotonic() + 60
-        while not receiver.requests and time.monotonic() < deadline:
+        while not receiver.verified and time.monotonic() < deadline:
             time.sleep(0.2)
         assert receiver.requests, "no notice arrived"
-        assert receiver.verified and receiver.verified[0]["data"]["up_to_cursor"] > 0
+        assert receiver.verified, "no notice verified"
+        assert receiver.verified[0]["data"]["up_to_cursor"] > 0
     finally:
         server.stop()
         receiver.close()
