@@ -22,7 +22,7 @@ import sqlite_utils
 
 from sync import merge, model
 from sync.protocol import Op, OpResult
-from sync.values import same
+from sync.values import UUID_RE, same
 from sync.writer import make_create
 
 from sync.shapes import Date, field_type
@@ -193,6 +193,13 @@ def write(
     mode: Literal["create", "update", "upsert"],
 ) -> WriteResult:
     values = body.changes()
+    # A record id is a UUID wherever it comes from: the agency's case number belongs in
+    # external_ids, and a non-UUID id would make an invalid FHIR id.
+    path_ids = {"family_id": family_id, f"{entity}_id": row_id} if entity != "family" else {"family_id": row_id}
+    bad = [name for name, value in path_ids.items() if value is not None and not UUID_RE.match(value)]
+    if bad:
+        raise InvalidInput("Record ids are UUIDs; send your own id in external_ids.",
+                           errors=[FieldError(f"path.{name}", "must be an id (UUID)") for name in bad])
     if entity != "family":
         _family_row(db, keyring, client, family_id or "")
     row_id = row_id or (getattr(body, "id", UNSET) if getattr(body, "id", UNSET) is not UNSET else None) or new_id()
