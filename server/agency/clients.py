@@ -169,8 +169,3 @@ def authenticate(db: sqlite_utils.Database, header: str) -> AgencyClient:
         identifier_system=row["identifier_system"] or default_identifier_system(row["agency_id"]),
     )
 
-
-def webhook_secret(keyring: Keyring, row: dict[str, Any]) -> str | None:
-    if not row.get("webhook_secret"):
-        return None
-    return keyring.decrypt(row["webhook_secret"], f"integration_clients/{row['id']}/webhook_secret").decode()
