@@ -14,7 +14,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
+from .openapi import CompleteJsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from sync import content_refs
@@ -24,6 +24,7 @@ from .accounts.controller import AccountsController, AuthController
 from .accounts.passwords_controller import PasswordController
 from .agency.controller import AgencyAdminController, AgencyApiController
 from .agency.fhir_controller import AgencyFhirController
+from .agency.webhook_controller import WebhookAdminController
 from .agency.webhooks import webhook_lifespan
 from .auth import passwords
 from .auth.middleware import TokenAuthMiddleware
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AgencyApiController,
         AgencyFhirController,
         AgencyAdminController,
+        WebhookAdminController,
         SecurityAdminController,
         UnlockPolicyController,
         AlertsController,
@@ -180,7 +182,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             # JSON only: a Swagger UI page needs scripts from a CDN, which the CSP (and no
             # internet on the phones' side) rules out.
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[CompleteJsonRenderPlugin()],
         ),
         lifespan=[run_scheduler, webhook_lifespan],
         on_shutdown=[lambda: store.close()],

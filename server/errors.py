@@ -230,6 +230,24 @@ _SLUGS = {
     415: ("unsupported-media-type", "Unsupported media type"),
     429: ("rate-limited", "Too many requests"),
 }
+
+
+def problem_statuses() -> dict[int, list[tuple[str, str]]]:
+    """Every status this module answers with, and the problem ``type`` slugs and titles it
+    uses for it (the general one first): the domain errors and the framework errors mapped
+    above. The OpenAPI document is built from this, so it lists what the mapping produces."""
+    out: dict[int, list[tuple[str, str]]] = {status: [pair] for status, pair in _SLUGS.items()}
+    out[400].append(("invalid-input", "The request is not valid"))
+    queue = list(DomainError.__subclasses__())
+    while queue:  # breadth first: a status's general error before its specialisations
+        cls = queue.pop(0)
+        if (cls.slug, cls.title) not in out.setdefault(cls.status, []):
+            out[cls.status].append((cls.slug, cls.title))
+        queue.extend(cls.__subclasses__())
+    out[500] = [("server-error", "Something went wrong")]
+    return dict(sorted(out.items()))
+
+
 # Litestar's own details can quote the path or body sent (a static 404 names the file
 # asked for): each is replaced by a fixed text, or dropped.
 _HTTP_DETAILS = (("JSON is malformed", "The body is not valid JSON."),
@@ -314,5 +332,6 @@ __all__ = [
     "id_taken",
     "problem_body",
     "problem_response",
+    "problem_statuses",
     "send_problem",
 ]

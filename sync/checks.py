@@ -184,4 +184,18 @@ class Checks:
                 fill("acknowledged_at", now)
             if "decision" in changes and changes["decision"] is not None:
                 out["decided_by"], out["decided_at"] = w.who, now
+        if entity.name == "visit":
+            _starts_before_it_completes({**merged, **out})
         return out
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _starts_before_it_completes(visit: dict[str, Any]) -> None:
+    """On every write path (all go through the merge): a visit cannot be completed before
+    it started, whichever of the two arrives second."""
+    started, completed = visit.get("started_at"), visit.get("completed_at")
+    if started and completed and _instant(started) > _instant(completed):
+        raise Refused("a visit cannot complete before it starts", "invalid", "started_at")

@@ -17,7 +17,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", opt={"public": True}, status_code=200, sync_to_thread=True)
+    @post("/login", opt={"public": True, "throttled": True}, status_code=200, sync_to_thread=True)
     def create_session(self, request: Request, data: LoginCreate, store: Database, settings: Settings) -> SessionRead:
         """Sign in with username and password; enrols the device on first use. Repeated
         failures make further tries wait (429 with Retry-After); nothing locks an account.

@@ -36,7 +36,7 @@ class PasswordController(Controller):
     path = "/api/v1"
     tags = ["accounts"]
 
-    @post("/me/password", status_code=200, opt=CHANGE_OPEN, sync_to_thread=True)
+    @post("/me/password", status_code=200, opt={**CHANGE_OPEN, "throttled": True}, sync_to_thread=True)
     def change_password(
         self, request: Request, data: PasswordChangeCreate, store: Database, principal: Principal, settings: Settings
     ) -> PasswordChangeRead:

@@ -30,6 +30,9 @@ class Ack(msgspec.Struct, forbid_unknown_fields=True):
     id: Short
     version: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
     external_id: Short | None = None
+    # Whose namespace ``external_id`` is in; by default the client's identifier system. The
+    # file connector names its own, so its bookkeeping never reads as the agency's ids.
+    system: Short | None = None
 
 
 # The request body. Litestar drops a top-level Annotated bound when it decodes ``data``,
@@ -54,6 +57,8 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClien
             errors.append(FieldError(f"body[{n}].version", "not a version of this item"))
         if a.external_id is not None and not (0 < len(a.external_id) <= 200):
             errors.append(FieldError(f"body[{n}].external_id", "1 to 200 characters"))
+        if a.system is not None and (any(ch.isspace() for ch in a.system) or ":" not in a.system):
+            errors.append(FieldError(f"body[{n}].system", "a URI, without spaces"))
     if errors:
         raise InvalidInput("Some acknowledgements are not valid; none were recorded.", errors=errors)
     recorded = 0
@@ -67,7 +72,7 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClien
         recorded += cur.rowcount
         if a.external_id:
             external_ids.put(db, keyring, client.agency_id, a.item_type, a.id,
-                             external_ids.ExternalId(system=client.identifier_system, value=a.external_id),
+                             external_ids.ExternalId(system=a.system or client.identifier_system, value=a.external_id),
                              client.client_id)
     audit.record(db, "feed-acknowledged", agency_id=client.agency_id, client_id=client.client_id,
                  detail={"count": len(acks), "new": recorded})

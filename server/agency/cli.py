@@ -21,6 +21,10 @@ def register(group: click.Group, data_dir_option, store_of) -> None:
         details = "; ".join(e.message for e in getattr(exc, "errors", []))
         return click.ClickException(f"{exc.detail} {details}".strip())
 
+    from .webhook_cli import register as register_webhooks
+
+    register_webhooks(group, data_dir_option, store_of, _agency_id, _fail)
+
     @group.command("create-client")
     @click.option("--agency", "agency_ref", required=True, help="Agency id or exact name.")
     @click.option("--name", required=True, help="The core system's name, e.g. 'SystmOne feed'.")

@@ -19,6 +19,8 @@ from ..clock import now_iso
 from ..errors import FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
 from ..storage.crypto import Keyring
+from .webhook_admin import check_url
+from .webhooks import new_secret
 
 SCOPES = ("feed:read", "families:read", "families:write")
 TOKEN_PREFIX = "hsa"
@@ -92,7 +94,9 @@ def create_client(
     """Returns (client, token, webhook secret). The token and secret are not kept in clear."""
     token = _new_token()
     client_id = new_id()
-    secret = secrets.token_urlsafe(32) if webhook_url else None
+    if webhook_url:
+        check_url(webhook_url)
+    secret = new_secret() if webhook_url else None
     row = {
         "id": client_id, "agency_id": agency_id, "name": name, "token_hash": token_hash(token),
         "scopes": ",".join(parse_scopes(scopes)), "created_at": now_iso(), "revoked_at": None,
@@ -165,8 +169,3 @@ def authenticate(db: sqlite_utils.Database, header: str) -> AgencyClient:
         identifier_system=row["identifier_system"] or default_identifier_system(row["agency_id"]),
     )
 
-
-def webhook_secret(keyring: Keyring, row: dict[str, Any]) -> str | None:
-    if not row.get("webhook_secret"):
-        return None
-    return keyring.decrypt(row["webhook_secret"], f"integration_clients/{row['id']}/webhook_secret").decode()

@@ -11,15 +11,14 @@ Exactly once, across crashes:
 A crash between any two steps repeats at most a fetch; it never loses or duplicates a file.
 
 Layout of OUT: ``batches/<cursor>/`` holding ``<ResourceType>.ndjson`` (FHIR),
-``<item type>.ndjson`` (JSON) or ``<item type>.csv`` (CSV), and ``_items.txt`` (the feed
+``<item type>.ndjson`` (JSON) or ``<item type>.csv``, ``answers.csv``, ``observations.csv``
+(CSV, see flat_csv.py), and ``_items.txt`` (the feed
 items the batch files, ``type/id/version`` a line); ``.hearthside/state.json``
 (cursor) and ``.hearthside/acked.txt``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import time
@@ -28,7 +27,12 @@ from typing import Any
 
 import httpx
 
+from . import flat_csv
+
 FEED_ITEM_SYSTEM = "urn:hearthside:fhir:feed-item"
+# The connector acknowledges under its own identifier namespace: where it filed an item is
+# its bookkeeping, not an id of the agency's core system.
+CONNECTOR_SYSTEM = "urn:hearthside:connector:file"
 ACK_CHUNK = 500
 # Each batch lists the feed items it files: an item whose resources were all on disk
 # already (a Patient sent earlier with its family) is filed by that listing alone.
@@ -114,8 +118,9 @@ class Connector:
 
     def _read_file(self, f: Path) -> list[dict[str, Any]]:
         if f.suffix == ".csv":
-            with open(f, newline="") as fh:
-                return [dict(row, version=int(row["version"])) for row in csv.DictReader(fh)]
+            if f.name in flat_csv.DERIVED_FILES:
+                return []  # answers and observations: rows of the items filed beside them
+            return [dict(row, version=int(row["version"])) for row in flat_csv.read_items(f.read_bytes())]
         return [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
 
     def _keys(self, rec: dict[str, Any]) -> tuple[str, list[str]]:
@@ -138,7 +143,7 @@ class Connector:
             for k in chunk:
                 item_type, item_id, version = k.split("/")
                 body.append({"item_type": item_type, "id": item_id, "version": int(version),
-                             "external_id": f"{self.out.name}/{item_type}/{item_id}"})
+                             "external_id": f"{self.out.name}/{item_type}/{item_id}", "system": CONNECTOR_SYSTEM})
             r = self.http.post(f"{self.url}/api/agency/v1/acks", json=body)
             r.raise_for_status()
             self.note_acked(chunk)
@@ -184,20 +189,12 @@ class Connector:
             for f in tmp.iterdir():
                 f.unlink()
         tmp.mkdir(exist_ok=True)
-        for group, recs in groups.items():
-            if self.fmt == "csv":
-                buf = io.StringIO()
-                w = csv.writer(buf)
-                w.writerow(["type", "id", "version", "seq", "family_id", "changed_at", "deleted", "external_ids",
-                            "data"])
-                for rec in recs:
-                    w.writerow([rec["type"], rec["id"], rec["version"], rec["seq"], rec.get("family_id") or "",
-                                rec["changed_at"], rec["deleted"], json.dumps(rec.get("external_ids", [])),
-                                json.dumps(rec.get("data", {}), sort_keys=True)])
-                data, fname = buf.getvalue().encode(), f"{group}.csv"
-            else:
-                data = "".join(json.dumps(rec, sort_keys=True) + "\n" for rec in recs).encode()
-                fname = f"{group}.ndjson"
+        if self.fmt == "csv":
+            files = flat_csv.files_for(records)
+        else:
+            files = {f"{group}.ndjson": "".join(json.dumps(rec, sort_keys=True) + "\n" for rec in recs).encode()
+                     for group, recs in groups.items()}
+        for fname, data in files.items():
             with open(tmp / fname, "wb") as fh:
                 fh.write(data)
                 fh.flush()

@@ -52,7 +52,8 @@ class AgencyApiController(Controller):
     ) -> Response:
         """Completed records after ``cursor``, in change order (see docs/integration.md)."""
         with store.write() as db:  # a write: what a core system took is audited
-            page = read_feed(db, store.keyring, client.agency_id, cursor, limit, epoch=epoch)
+            page = read_feed(db, store.keyring, client.agency_id, cursor, limit, epoch=epoch,
+                             client_id=client.client_id)
             audit.record(db, "agency-feed-read", agency_id=client.agency_id, client_id=client.client_id,
                          purpose="core system import",
                          detail={"cursor": cursor, "next_cursor": page.next_cursor, "items": len(page.items)})
@@ -166,15 +167,6 @@ class AgencyAdminController(Controller):
         require_role(principal, "admin")
         with store.read() as db:
             return acks_service.unacknowledged(db, store.keyring, principal.agency_id)
-
-    @get("/webhooks", sync_to_thread=True)
-    def list_webhook_deliveries(self, store: Database, principal: Principal) -> list[dict[str, Any]]:
-        """Webhook notifications and every attempt to deliver them."""
-        require_role(principal, "admin")
-        from .webhooks import deliveries
-
-        with store.read() as db:
-            return deliveries(db, principal.agency_id)
 
 
 __all__ = ["AgencyAdminController", "AgencyApiController", "FieldError", "InvalidInput"]

@@ -45,21 +45,29 @@ def put(
         "client_id": client_id, "created_at": now_iso()})
 
 
-def lookup(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, entity: str, ext: ExternalId) -> str | None:
+def lookup(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, entity: str, ext: ExternalId,
+           client_id: str | None = None) -> str | None:
+    only = " AND client_id = ?" if client_id is not None else ""
     rows = list(db.query("SELECT entity_id FROM external_ids WHERE agency_id = ? AND entity = ? AND system = ?"
-                         " AND value_index = ?",
-                         [agency_id, entity, ext.system, _index(keyring, entity, ext.system, ext.value)]))
+                         f" AND value_index = ?{only}",
+                         [agency_id, entity, ext.system, _index(keyring, entity, ext.system, ext.value),
+                          *([client_id] if client_id is not None else [])]))
     return rows[0]["entity_id"] if rows else None
 
 
-def of(db: sqlite_utils.Database, keyring: Keyring, entity: str, ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def of(db: sqlite_utils.Database, keyring: Keyring, entity: str, ids: Iterable[str],
+       client_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Each record's identifiers. Given ``client_id``, only those that client registered:
+    one core system's ids (or its connector's) are never shown to another."""
     ids = list(set(ids))
+    only = " AND client_id = ?" if client_id is not None else ""
+    extra = [client_id] if client_id is not None else []
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        for r in db.query(f"SELECT * FROM external_ids WHERE entity = ? AND entity_id IN ({marks})"
-                          " ORDER BY created_at, id", [entity, *chunk]):
+        for r in db.query(f"SELECT * FROM external_ids WHERE entity = ? AND entity_id IN ({marks}){only}"
+                          " ORDER BY created_at, id", [entity, *chunk, *extra]):
             out[r["entity_id"]].append(
                 {"system": r["system"], "value": keyring.decrypt(r["value"], f"external_ids/{r['id']}/value").decode()})
     return out

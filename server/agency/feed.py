@@ -53,6 +53,7 @@ class StaleCursor(Conflict):
 class _Ctx:
     db: sqlite_utils.Database
     keyring: Keyring
+    client_id: str | None = None
     rows: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
     completion: dict[str, int | None] = field(default_factory=dict)
     # One page names the same household and staff many times: read and decrypt them once.
@@ -135,17 +136,18 @@ def iter_entries(db: sqlite_utils.Database, agency_id: str, cursor: int) -> Iter
 
 def read_feed(
     db: sqlite_utils.Database, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True,
-    epoch: str | None = None,
+    epoch: str | None = None, client_id: str | None = None,
 ) -> FeedPage:
     """One page of at most ``limit`` items after ``cursor`` (call inside one read
     transaction, so the page is a consistent snapshot). ``build=False`` gives the items'
-    type, id, version and time only. ``epoch``: the one the cursor came with."""
+    type, id, version and time only. ``epoch``: the one the cursor came with. ``client_id``:
+    whose external ids the items carry."""
     if stale(db, cursor, epoch):
         raise StaleCursor(
             "The server's change log was restored from a backup (or the cursor is past its end): "
             "read the feed again from cursor 0 and file items by id and version.",
             extra={"epoch": log_epoch(db)})
-    ctx = _Ctx(db, keyring)
+    ctx = _Ctx(db, keyring, client_id)
     items: list[dict[str, Any]] = []
     emitted: set[tuple[str, str]] = set()
     position = cursor
@@ -190,7 +192,7 @@ def _read_people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[
     persons = [_clean(p) for p in records.find(ctx.db, ctx.keyring, "person", "family_id = ?", [family_id])]
     rels = [{**_clean(r), "deleted": r["deleted"]} for r in records.find(
         ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id], include_deleted=True)]
-    ext = external_ids.of(ctx.db, ctx.keyring, "person", [p["id"] for p in persons])
+    ext = external_ids.of(ctx.db, ctx.keyring, "person", [p["id"] for p in persons], ctx.client_id)
     for p in persons:
         p["external_ids"] = ext.get(p["id"], [])
     return persons, rels
@@ -207,7 +209,7 @@ def _read_family_summary(ctx: _Ctx, family_id: str) -> dict[str, Any]:
     return {"id": family_id, "family_name": fam.get("family_name"), "address": fam.get("address"),
             "postcode": fam.get("postcode"), "team_id": fam.get("team_id"), "version": fam.get("version"),
             "status": fam.get("status"), "deleted": bool(fam.get("deleted")),
-            "external_ids": external_ids.of(ctx.db, ctx.keyring, "family", [family_id]).get(family_id, [])}
+            "external_ids": external_ids.of(ctx.db, ctx.keyring, "family", [family_id], ctx.client_id).get(family_id, [])}
 
 
 def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -281,17 +283,18 @@ def _attach_external_ids(ctx: _Ctx, items: list[dict[str, Any]]) -> None:
     by_type: dict[str, list[str]] = {}
     for item in items:
         by_type.setdefault(item["type"], []).append(item["id"])
-    found = {t: external_ids.of(ctx.db, ctx.keyring, t, ids) for t, ids in by_type.items()}
+    found = {t: external_ids.of(ctx.db, ctx.keyring, t, ids, ctx.client_id) for t, ids in by_type.items()}
     for item in items:
         item["external_ids"] = found[item["type"]].get(item["id"], [])
 
 
 def current_item(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, entity: str,
-                 row_id: str) -> dict[str, Any] | None:
+                 row_id: str, client_id: str | None = None) -> dict[str, Any] | None:
     """The feed item for a record as it now stands, exactly as the feed gave (or will give)
     it: None for another agency's record, a draft visit's data, or a record the feed does
-    not carry. Its ``changed_at`` is that of the change-log entry the feed emits it at."""
-    ctx = _Ctx(db, keyring)
+    not carry. Its ``changed_at`` is that of the change-log entry the feed emits it at.
+    ``client_id``: the reading client, whose own external ids it carries (as its feed does)."""
+    ctx = _Ctx(db, keyring, client_id)
     row = ctx.row(entity, row_id)
     if row is None or row.get("agency_id") != agency_id or entity not in ITEM_TYPES:
         return None

@@ -107,7 +107,7 @@ class AgencyFhirController(Controller):
         media = fhir_media(request)
         with store.read() as db:
             res = fhir_read.read(db, store.keyring, client.agency_id, content_of(request.app.state),
-                                 client.identifier_system + ":hearthside", rtype, rid)
+                                 client.identifier_system + ":hearthside", rtype, rid, client.client_id)
         current = (res or {}).get("meta", {}).get("versionId")
         if res is None or (vid is not None and vid != current):
             raise NotFound("No such resource (or version) for this client.")

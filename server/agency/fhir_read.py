@@ -30,9 +30,9 @@ SOURCES: dict[str, tuple[str, ...]] = {
 READABLE = (*SOURCES, "QuestionnaireResponse", "Practitioner", "Questionnaire", "CodeSystem")
 
 
-def _from_items(db, keyring, agency_id, content, own, rtype, rid, sources) -> dict[str, Any] | None:
+def _from_items(db, keyring, agency_id, content, own, rtype, rid, sources, client_id=None) -> dict[str, Any] | None:
     for entity, row_id in sources:
-        item = current_item(db, keyring, agency_id, entity, row_id)
+        item = current_item(db, keyring, agency_id, entity, row_id, client_id)
         if item is None:
             continue
         for res in build_resources([item], content, own):
@@ -55,8 +55,9 @@ def _response_visit(db: sqlite_utils.Database, agency_id: str, rid: str) -> list
 
 
 def read(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, content: Any, own_system: str,
-         rtype: str, rid: str) -> dict[str, Any] | None:
-    """The resource ``rtype/rid`` as it now stands for this agency, or None."""
+         rtype: str, rid: str, client_id: str | None = None) -> dict[str, Any] | None:
+    """The resource ``rtype/rid`` as it now stands for this agency, as ``client_id``'s feed
+    gives it (with that client's own external ids), or None."""
     if rtype not in READABLE or not FHIR_ID.match(rid):
         return None
     if rtype == "Questionnaire":
@@ -77,7 +78,7 @@ def read(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, content: A
         sources = [(entity, rid) for entity in SOURCES[rtype]]
         if rtype == "Observation":
             sources += _observation_visit(db, rid)
-    return _from_items(db, keyring, agency_id, content, own_system, rtype, rid, sources)
+    return _from_items(db, keyring, agency_id, content, own_system, rtype, rid, sources, client_id)
 
 
 def capability_statement(base_url: str, software_version: str, at: str) -> dict[str, Any]:

@@ -1,50 +1,103 @@
-"""Signed webhooks: a short notice to a core system that new feed items may exist (never
-the items themselves, so nothing personal travels this way).
+"""Standard Webhooks (https://www.standardwebhooks.com): a short notice to a core system that
+new feed items may exist — never the items themselves, so nothing personal travels this way.
 
-Signature: ``Hearthside-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`` with
-the client's webhook secret (shown once, stored encrypted). Failed deliveries are retried
-with exponential backoff; every attempt is recorded and listed for the agency's admin.
+Each notice carries ``webhook-id`` (the delivery id, the same on every retry, so a receiver
+can drop repeats), ``webhook-timestamp`` (unix seconds) and ``webhook-signature``: a
+space-separated list of ``v1,<base64 HMAC-SHA256 over "id.timestamp.body">``, one per live
+secret (two during a rotation's overlap). Secrets are ``whsec_<base64 key>``, shown once and
+stored encrypted. A failed notice is retried with exponential backoff; when every attempt
+fails, its destination is paused until an admin changes the URL, resumes or resends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
 import json
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import httpx
 import sqlite_utils
 
-from ..clock import iso, utcnow
+from ..clock import iso, parse_iso, utcnow
 from ..ids import new_id
+from ..storage.crypto import Keyring
 from ..storage.db import Database
-from .clients import webhook_secret
 
 log = logging.getLogger("hearthside.webhooks")
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
+SECRET_PREFIX = "whsec_"
+EVENT_TYPE = "feed.updated"
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def key_bytes(secret: str) -> bytes:
+    """A ``whsec_`` secret's key is its base64 payload; a secret stored before Standard
+    Webhooks was a plain string whose UTF-8 was the key, and keeps signing with it."""
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret[len(SECRET_PREFIX):] + "==")
+    return secret.encode()
+
+
+def as_whsec(secret: str) -> str:
+    """The Standard Webhooks form of a secret (a legacy one maps to the same key)."""
+    if secret.startswith(SECRET_PREFIX):
+        return secret
+    return SECRET_PREFIX + base64.b64encode(secret.encode()).decode()
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(key_bytes(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def legacy_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The pre-Standard-Webhooks header, still sent while a legacy secret is live so a
+    receiver set up before the change keeps working until the secret is rotated."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 300) -> bool:
-    """What a receiver does: check the MAC, and the timestamp against replays."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        ts = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    expected = sign(secret, ts, body).split("v1=")[1]
-    return abs(now - ts) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
+def headers_for(live: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    out = {"Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+           "webhook-signature": " ".join(signature(s, msg_id, timestamp, body) for s in live)}
+    legacy = [s for s in live if not s.startswith(SECRET_PREFIX)]
+    if legacy:
+        out["Hearthside-Signature"] = legacy_signature(legacy[0], timestamp, body)
+    return out
+
+
+def _decrypt(keyring: Keyring, row: dict[str, Any], column: str) -> str | None:
+    if not row.get(column):
+        return None
+    return keyring.decrypt(row[column], f"integration_clients/{row['id']}/{column}").decode()
+
+
+def live_secrets(keyring: Keyring, row: dict[str, Any], now: datetime) -> list[str]:
+    """The current secret, then the previous one while its overlap lasts."""
+    out = [s for s in [_decrypt(keyring, row, "webhook_secret")] if s]
+    until = row.get("webhook_previous_until")
+    if until and parse_iso(until) > now:
+        previous = _decrypt(keyring, row, "webhook_previous_secret")
+        if previous:
+            out.append(previous)
+    return out
+
+
+def body_for(delivery: dict[str, Any]) -> bytes:
+    return json.dumps({"type": EVENT_TYPE, "timestamp": delivery["created_at"],
+                       "data": {"up_to_cursor": delivery["up_to_seq"]}}, separators=(",", ":")).encode()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -52,12 +105,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(db: sqlite_utils.Database, now: datetime | None = None) -> int:
-    """One pending notice per webhook client whose agency's change log has moved past what
-    it was last told (a notice already pending covers later changes too)."""
+    """One pending notice per live, unpaused webhook client whose agency's change log has
+    moved past what it was last told (a notice already pending covers later changes too)."""
     now = now or utcnow()
     made = 0
     for c in list(db.query("SELECT id, agency_id FROM integration_clients WHERE webhook_url IS NOT NULL"
-                           " AND revoked_at IS NULL")):
+                           " AND revoked_at IS NULL AND webhook_paused_at IS NULL")):
         if list(db.query("SELECT 1 FROM webhook_deliveries WHERE client_id = ? AND status = 'pending'", [c["id"]])):
             continue
         last = next(db.query("SELECT COALESCE(MAX(up_to_seq), 0) AS s FROM webhook_deliveries WHERE client_id = ?",
@@ -67,8 +120,8 @@ def enqueue(db: sqlite_utils.Database, now: datetime | None = None) -> int:
         if top > last:
             db["webhook_deliveries"].insert({
                 "id": new_id(), "client_id": c["id"], "agency_id": c["agency_id"], "up_to_seq": top,
-                "status": "pending", "attempts": 0, "next_attempt_at": iso(now), "created_at": iso(now),
-                "delivered_at": None})
+                "status": "pending", "attempts": 0, "round_attempts": 0, "next_attempt_at": iso(now),
+                "created_at": iso(now), "delivered_at": None})
             made += 1
     return made
 
@@ -80,50 +133,47 @@ def deliver_due(store: Database, now: datetime | None = None,
     post = post or httpx.post
     with store.read() as db:
         due = list(db.query(
-            "SELECT d.*, c.webhook_url, c.webhook_secret, c.revoked_at FROM webhook_deliveries d"
-            " JOIN integration_clients c ON c.id = d.client_id WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
-            " ORDER BY d.next_attempt_at", [iso(now)]))
+            "SELECT d.*, c.webhook_url, c.webhook_secret, c.webhook_previous_secret, c.webhook_previous_until"
+            " FROM webhook_deliveries d JOIN integration_clients c ON c.id = d.client_id"
+            " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.revoked_at IS NULL"
+            " AND c.webhook_paused_at IS NULL AND c.webhook_url IS NOT NULL ORDER BY d.next_attempt_at",
+            [iso(now)]))
     outcomes = []
     for d in due:
-        secret = webhook_secret(store.keyring, {"id": d["client_id"], "webhook_secret": d["webhook_secret"]}) or ""
-        body = json.dumps({"type": "feed.updated", "delivery_id": d["id"], "up_to_cursor": d["up_to_seq"]},
-                          separators=(",", ":")).encode()
-        ts = int(now.timestamp())
+        live = live_secrets(store.keyring, {**d, "id": d["client_id"]}, now)
+        body = body_for(d)
         code, error = None, None
         try:
-            r = post(d["webhook_url"], content=body, timeout=10, headers={
-                "Content-Type": "application/json", "Hearthside-Signature": sign(secret, ts, body),
-                "Hearthside-Delivery": d["id"]})
+            r = post(d["webhook_url"], content=body, timeout=10,
+                     headers=headers_for(live, d["id"], int(now.timestamp()), body))
             code = r.status_code
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         ok = code is not None and 200 <= code < 300
-        attempts = d["attempts"] + 1
-        with store.write() as db:
-            db["webhook_attempts"].insert({"delivery_id": d["id"], "attempt": attempts, "at": iso(now),
-                                           "status_code": code, "error": error})
-            if ok:
-                db.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, delivered_at = ?"
-                           " WHERE id = ?", [attempts, iso(now), d["id"]])
-            elif attempts >= MAX_ATTEMPTS:
-                db.execute("UPDATE webhook_deliveries SET status = 'failed', attempts = ? WHERE id = ?",
-                           [attempts, d["id"]])
-            else:
-                db.execute("UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-                           [attempts, iso(now + backoff(attempts)), d["id"]])
         outcomes.append({"delivery_id": d["id"], "status_code": code, "ok": ok})
+        with store.write() as db:
+            _record(db, d, now, code, error, ok)
     return outcomes
 
 
-def deliveries(db: sqlite_utils.Database, agency_id: str) -> list[dict[str, Any]]:
-    out = []
-    for d in db.query("SELECT * FROM webhook_deliveries WHERE agency_id = ? ORDER BY created_at DESC LIMIT 200",
-                      [agency_id]):
-        d = dict(d)
-        d["attempt_log"] = list(db.query("SELECT attempt, at, status_code, error FROM webhook_attempts"
-                                         " WHERE delivery_id = ? ORDER BY attempt", [d["id"]]))
-        out.append(d)
-    return out
+def _record(db: sqlite_utils.Database, d: dict[str, Any], now: datetime, code: int | None, error: str | None,
+            ok: bool) -> None:
+    number = next(db.query("SELECT COUNT(*) AS n FROM webhook_attempts WHERE delivery_id = ?", [d["id"]]))["n"] + 1
+    db["webhook_attempts"].insert({"delivery_id": d["id"], "attempt": number, "at": iso(now),
+                                   "status_code": code, "error": error})
+    rounds = d["round_attempts"] + 1
+    if ok:
+        db.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, round_attempts = ?,"
+                   " delivered_at = ? WHERE id = ?", [number, rounds, iso(now), d["id"]])
+    elif rounds >= MAX_ATTEMPTS:
+        db.execute("UPDATE webhook_deliveries SET status = 'failed', attempts = ?, round_attempts = ? WHERE id = ?",
+                   [number, rounds, d["id"]])
+        # Persistent failure: stop knocking until an admin acts (changes the URL, resumes, resends).
+        db.execute("UPDATE integration_clients SET webhook_paused_at = ? WHERE id = ?", [iso(now), d["client_id"]])
+        log.warning("webhook destination paused after %d failed attempts", rounds)
+    else:
+        db.execute("UPDATE webhook_deliveries SET attempts = ?, round_attempts = ?, next_attempt_at = ? WHERE id = ?",
+                   [number, rounds, iso(now + backoff(rounds)), d["id"]])
 
 
 @contextlib.asynccontextmanager

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from sync import merge, model
 from sync.protocol import Op, OpResult
-from sync.values import same
+from sync.values import UUID_RE, same
 from sync.writer import make_create
 
 from sync.shapes import Date, field_type
@@ -139,20 +139,20 @@ def _family_row(db, keyring, client: AgencyClient, family_id: str) -> dict[str, 
     return row
 
 
-def representation(db, keyring, entity: str, row: dict[str, Any]) -> dict[str, Any]:
+def representation(db, keyring, entity: str, row: dict[str, Any], client_id: str | None = None) -> dict[str, Any]:
     spec = records.ENTITIES[entity]
     out = {"id": row["id"], "family_id": row.get("family_id"), "version": row["version"],
            "field_versions": {k: int(m.get("v", 0)) for k, m in row["field_meta"].items()},
            **{f: row.get(f) for f in spec.fields}}
-    out["external_ids"] = external_ids.of(db, keyring, entity, [row["id"]]).get(row["id"], [])
+    out["external_ids"] = external_ids.of(db, keyring, entity, [row["id"]], client_id).get(row["id"], [])
     return out
 
 
 def read_family(db, keyring, client: AgencyClient, family_id: str) -> dict[str, Any]:
     row = _family_row(db, keyring, client, family_id)
-    out = representation(db, keyring, "family", row)
+    out = representation(db, keyring, "family", row, client.client_id)
     for entity, key in (("person", "persons"), ("relationship", "relationships"), ("allocation", "allocations")):
-        out[key] = [representation(db, keyring, entity, r)
+        out[key] = [representation(db, keyring, entity, r, client.client_id)
                     for r in records.find(db, keyring, entity, "family_id = ?", [family_id])]
     out["conflicts"] = [
         {k: c[k] for k in ("id", "entity", "entity_id", "field", "status", "candidates", "version")}
@@ -165,7 +165,8 @@ def read_family(db, keyring, client: AgencyClient, family_id: str) -> dict[str, 
 
 def find_family(db, keyring, client: AgencyClient, system: str | None, value: str) -> dict[str, Any]:
     fid = external_ids.lookup(db, keyring, client.agency_id, "family",
-                              external_ids.ExternalId(system=system or client.identifier_system, value=value))
+                              external_ids.ExternalId(system=system or client.identifier_system, value=value),
+                              client.client_id)
     if not fid:
         raise NotFound("No family has that identifier.")
     return read_family(db, keyring, client, fid)
@@ -192,6 +193,13 @@ def write(
     mode: Literal["create", "update", "upsert"],
 ) -> WriteResult:
     values = body.changes()
+    # A record id is a UUID wherever it comes from: the agency's case number belongs in
+    # external_ids, and a non-UUID id would make an invalid FHIR id.
+    path_ids = {"family_id": family_id, f"{entity}_id": row_id} if entity != "family" else {"family_id": row_id}
+    bad = [name for name, value in path_ids.items() if value is not None and not UUID_RE.match(value)]
+    if bad:
+        raise InvalidInput("Record ids are UUIDs; send your own id in external_ids.",
+                           errors=[FieldError(f"path.{name}", "must be an id (UUID)") for name in bad])
     if entity != "family":
         _family_row(db, keyring, client, family_id or "")
     row_id = row_id or (getattr(body, "id", UNSET) if getattr(body, "id", UNSET) is not UNSET else None) or new_id()
@@ -217,7 +225,7 @@ def write(
         _after_write(db, keyring, client, entity, row_id, values, body)
         row = records.get(db, keyring, entity, row_id)
         assert row is not None
-        return WriteResult(201, representation(db, keyring, entity, row), row["version"])
+        return WriteResult(201, representation(db, keyring, entity, row, client.client_id), row["version"])
     if mode == "create":
         raise _exists(entity)
     version = writes.based_on(if_match, existing)
@@ -231,7 +239,7 @@ def write(
     _after_write(db, keyring, client, entity, row_id, values, body)
     row = records.get(db, keyring, entity, row_id)
     assert row is not None
-    current = representation(db, keyring, entity, row)
+    current = representation(db, keyring, entity, row, client.client_id)
     conflicts = [(op.field, r) for op, r in zip(ops, results) if r.status == "conflict"]
     if conflicts:
         return WriteResult(409, {
@@ -283,7 +291,7 @@ def allocate(db, keyring, client: AgencyClient, family_id: str, practitioner_id:
         row = records.get(db, keyring, "allocation", allocation_id)
         assert row is not None
         _after_write(db, keyring, client, "allocation", allocation_id, {"active": True}, body)
-        return WriteResult(201, representation(db, keyring, "allocation", row), row["version"])
+        return WriteResult(201, representation(db, keyring, "allocation", row, client.client_id), row["version"])
     return write(db, keyring, client, "allocation", family_id, existing[0]["id"],
                  _AllocationActive(active=body.active), if_match, "update")
 

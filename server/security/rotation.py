@@ -59,6 +59,8 @@ def specs() -> list[Spec]:
         Spec("sync_quarantine", "op", lambda r: f"sync_quarantine/{r['id']}/op"),
         Spec("push_subscriptions", "secret", lambda r: f"push_subscriptions/{r['id']}/secret"),
         Spec("integration_clients", "webhook_secret", lambda r: f"integration_clients/{r['id']}/webhook_secret"),
+        Spec("integration_clients", "webhook_previous_secret",
+             lambda r: f"integration_clients/{r['id']}/webhook_previous_secret"),
         Spec("external_ids", "value", lambda r: f"external_ids/{r['id']}/value"),
         Spec("feed_acks", "external_id",
              lambda r: f"feed_acks/{r['client_id']}/{r['item_type']}/{r['item_id']}/{r['version']}"),

@@ -171,3 +171,4 @@ def person_mobility(db: sqlite_utils.Database) -> None:
 from . import migrations_security  # noqa: E402,F401
 from . import migrations_accounts  # noqa: E402,F401
 from . import migrations_record  # noqa: E402,F401
+from . import migrations_agency  # noqa: E402,F401

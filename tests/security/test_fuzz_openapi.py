@@ -1,5 +1,6 @@
-"""Fuzz the whole OpenAPI with schemathesis against a real server process: no 5xx and no
-response that breaks its documented schema, for a practitioner and for an admin."""
+"""Fuzz the whole OpenAPI with schemathesis against a real server process, with the
+response-conformance checks on: no 5xx, and every answer's status code, content type,
+headers and body as the document says — for a practitioner, an admin and an agency client."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
+
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
+          "response_headers_conformance,response_schema_conformance")
 
 
 @pytest.fixture(scope="module")
@@ -16,16 +21,28 @@ def fuzz_server(module_server):
     return module_server
 
 
-@pytest.mark.parametrize("username", ["practitioner1", "admin1"])
-def test_fuzzing_the_openapi_finds_no_server_error_or_schema_break(fuzz_server, username, tmp_path: Path):
-    token = fuzz_server.login(username)["access_token"]
+def _agency_token(server) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "server", "agency", "create-client", "--agency", "Demo Health Visiting Service",
+         "--name", "Fuzzer", "--scopes", "feed:read,families:read,families:write",
+         "--data-dir", str(server.data_dir)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.split("token: ")[1].split()[0]
+
+
+@pytest.mark.parametrize("who", ["practitioner1", "admin1", "agency-client"])
+def test_fuzzing_the_openapi_finds_no_server_error_and_no_answer_the_document_does_not_describe(
+        fuzz_server, who, tmp_path: Path):
+    if who == "agency-client":
+        token, scope = _agency_token(fuzz_server), ["--include-path-regex", "^/api/agency/"]
+    else:
+        # Signing out or revoking the fuzzer's own device would end its session early.
+        token = fuzz_server.login(who)["access_token"]
+        scope = ["--exclude-path", "/api/v1/auth/logout", "--exclude-path-regex", "revoke|^/api/agency/"]
     report = tmp_path / "report"
     cmd = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{fuzz_server.url}/schema/openapi.json",
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error,response_schema_conformance",
-        # Signing out or revoking the fuzzer's own device would end its session early.
-        "--exclude-path", "/api/v1/auth/logout", "--exclude-path-regex", "revoke",
+        "--header", f"Authorization: Bearer {token}", "--checks", CHECKS, *scope,
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", "25", "--workers", "1", "--seed", "1",
         "--suppress-health-check", "all", "--warnings", "off",
@@ -33,6 +50,6 @@ def test_fuzzing_the_openapi_finds_no_server_error_or_schema_break(fuzz_server, 
     ]
     # Run from a scratch folder: schemathesis leaves a cache directory where it runs.
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    tail = result.stdout[-4000:]
+    tail = result.stdout[-6000:]
     assert result.returncode == 0, tail
     assert "generated" in tail and "passed" in tail and "failed" not in tail.split("SUMMARY")[-1].lower().replace("0 failed", "")
