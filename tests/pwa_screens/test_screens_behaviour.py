@@ -28,6 +28,14 @@ def test_caseload_search_and_family_show_fathers_and_male_carers_fully(screens_s
     go(page, "#/caseload")
     families = page.get_by_test_id("caseload-family")
     assert families.count() == 7  # practitioner1's caseload
+    # Who the visits are for, at a glance: the children by first name and age, and a plan.
+    greaves = families.filter(has_text="Greaves")
+    assert "Kayden (4 years)" in greaves.get_by_test_id("caseload-children").inner_text()
+    assert greaves.get_by_test_id("caseload-plan").count() == 1
+    brennan = families.filter(has_text="Brennan")
+    assert "Ivy (11 days)" in brennan.get_by_test_id("caseload-children").inner_text()
+    assert brennan.get_by_test_id("caseload-plan").count() == 0
+    assert "Baby (due " in families.filter(has_text="Ashworth").get_by_test_id("caseload-children").inner_text()
     page.get_by_test_id("caseload-search").fill("tomasz")  # the Ashworth baby's father
     page.wait_for_function("() => document.querySelectorAll('[data-testid=caseload-family]:not([hidden])').length === 1")
     visible = page.locator("[data-testid=caseload-family]:not([hidden])")

@@ -3,17 +3,27 @@
 // several hundred) filter without lag.
 import { h, fill, screenTitle, tag, fmtDay, dayKey, todayKey, visitTypeLabel, emptyState } from "./common.js";
 import { list } from "./data.js";
+import { ageLabel, isChildRole } from "./visit-facts.js";
 
 export async function render(root) {
   const [families, persons, visits, flags, followUps] = await Promise.all([
     list("family"), list("person"), list("visit"), list("flag"), list("follow_up")]);
   const today = todayKey();
   const names = new Map();
+  const children = new Map();
   for (const p of persons) {
     const s = names.get(p.family_id) || [];
     s.push(`${p.given_name || ""} ${p.family_name || ""}`);
     names.set(p.family_id, s);
+    if (isChildRole(p.role)) children.set(p.family_id, [...(children.get(p.family_id) || []), p]);
   }
+  // Who the visits are for, at a glance: each child's first name and age ("expected" before
+  // birth), and whether a child is on a protection plan.
+  const childLine = (familyId) => (children.get(familyId) || [])
+    .sort((a, b) => (b.date_of_birth || b.expected_date || "").localeCompare(a.date_of_birth || a.expected_date || ""))
+    .map((c) => `${c.given_name || "Baby"} (${ageLabel(c, today) || (c.expected_date ? `due ${fmtDay(c.expected_date)}` : "age not recorded")})`)
+    .join(", ");
+  const onPlan = (familyId) => (children.get(familyId) || []).some((c) => c.protection_plan);
   const nextVisit = new Map();
   for (const v of visits) {
     if (v.status !== "planned" && v.status !== "in-progress") continue;
@@ -34,8 +44,10 @@ export async function render(root) {
       h("a", { href: `#/family/${f.id}`, class: "hs-caseload__link" },
         h("span", { class: "hs-caseload__name" }, f.family_name || "Family"),
         h("span", { class: "hs-hint" }, [f.postcode, (names.get(f.id) || []).length ? `${names.get(f.id).length} people` : null].filter(Boolean).join(" · ")),
+        childLine(f.id) ? h("span", { class: "hs-hint", "data-testid": "caseload-children" }, childLine(f.id)) : null,
         nv ? h("span", { class: "hs-hint" }, `Next: ${visitTypeLabel(nv.type)}, ${fmtDay(nv.planned_for)}`) : null),
       h("div", { class: "hs-caseload__tags" },
+        onPlan(f.id) ? tag("Child protection plan", "red", { "data-testid": "caseload-plan" }) : null,
         openFlags.get(f.id) ? tag(`${openFlags.get(f.id)} ${openFlags.get(f.id) === 1 ? "flag" : "flags"}`, "red") : null,
         overdue.get(f.id) ? tag(`${overdue.get(f.id)} overdue`, "orange") : null));
     li._text = [f.family_name, f.postcode, ...(names.get(f.id) || [])].join(" ").toLowerCase();
