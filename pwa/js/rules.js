@@ -143,6 +143,18 @@ class Engine {
     });
   }
 
+  // The target answers graded at or above the condition's threshold, as evidence.
+  gradedAtLeast(cond, ctx) {
+    const threshold = this.param(cond.value);
+    const idx = this.answers(ctx.visit);
+    const ev = [];
+    for (const k of this.targets(cond, ctx)) {
+      const a = idx.get(k);
+      if (a && isGrade(a.value) && a.value >= threshold) ev.push(fired(a));
+    }
+    return ev;
+  }
+
   answer(cond, ctx) {
     const keys = this.targets(cond, ctx);
     return keys.length ? this.answers(ctx.visit).get(keys[0]) || null : null;
@@ -183,25 +195,12 @@ class Engine {
         return a && a.evidence === cond.value ? [true, [fired(a)]] : [false, []];
       }
       case "grade_at_least": {
-        const threshold = this.param(cond.value);
-        const idx = this.answers(ctx.visit);
-        const ev = [];
-        for (const k of this.targets(cond, ctx)) {
-          const a = idx.get(k);
-          if (a && isGrade(a.value) && a.value >= threshold) ev.push(fired(a));
-        }
+        const ev = this.gradedAtLeast(cond, ctx);
         return [ev.length > 0, ev];
       }
       case "count_grades": {
-        const threshold = this.param(cond.value);
-        const need = this.param(cond.at_least);
-        const idx = this.answers(ctx.visit);
-        const ev = [];
-        for (const k of this.targets(cond, ctx)) {
-          const a = idx.get(k);
-          if (a && isGrade(a.value) && a.value >= threshold) ev.push(fired(a));
-        }
-        return ev.length >= need ? [true, ev] : [false, []];
+        const ev = this.gradedAtLeast(cond, ctx);
+        return ev.length >= this.param(cond.at_least) ? [true, ev] : [false, []];
       }
       case "grade_worsened": {
         const floor = cond.to_at_least != null ? this.param(cond.to_at_least) : null;

@@ -155,6 +155,13 @@ class _Engine:
             out.append((cid, subject, it.id))
         return out
 
+    def _graded_at_least(self, cond: Any, ctx: _Ctx) -> list[Any]:
+        """The target answers graded at or above the condition's threshold, as evidence."""
+        threshold = self.param(cond.value)
+        idx = self.answers(ctx.visit)
+        return [_fired(a) for key in self._targets(cond, ctx)
+                if (a := idx.get(key)) is not None and _is_grade(a.value) and a.value >= threshold]
+
     def _answer(self, cond: Any, ctx: _Ctx) -> s.Answer | None:
         keys = self._targets(cond, ctx)
         return self.answers(ctx.visit).get(keys[0]) if keys else None
@@ -197,23 +204,11 @@ class _Engine:
             ok = a is not None and a.evidence == cond.value
             return (True, [_fired(a)]) if ok else (False, [])
         if isinstance(cond, s.GradeAtLeast):
-            threshold = self.param(cond.value)
-            idx = self.answers(ctx.visit)
-            ev = []
-            for key in self._targets(cond, ctx):
-                a = idx.get(key)
-                if a is not None and _is_grade(a.value) and a.value >= threshold:
-                    ev.append(_fired(a))
+            ev = self._graded_at_least(cond, ctx)
             return bool(ev), ev
         if isinstance(cond, s.CountGrades):
-            threshold, need = self.param(cond.value), self.param(cond.at_least)
-            idx = self.answers(ctx.visit)
-            ev = []
-            for key in self._targets(cond, ctx):
-                a = idx.get(key)
-                if a is not None and _is_grade(a.value) and a.value >= threshold:
-                    ev.append(_fired(a))
-            return (True, ev) if len(ev) >= need else (False, [])
+            ev = self._graded_at_least(cond, ctx)
+            return (True, ev) if len(ev) >= self.param(cond.at_least) else (False, [])
         if isinstance(cond, s.GradeWorsened):
             floor = self.param(cond.to_at_least) if cond.to_at_least is not None else None
             idx = self.answers(ctx.visit)
