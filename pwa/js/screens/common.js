@@ -90,6 +90,22 @@ export function aboutWhom(rec, personsById) {
   return h("p", { class: "hs-hint", "data-testid": "about-whom" }, p ? `About ${personName(p)}` : "About the whole family");
 }
 
+// A record's value as a person reads it: a choice's label, a time as a time, people by name
+// (from `people`, id -> person), never a raw id or timestamp.
+export function valueInWords(entity, field, v, people = new Map()) {
+  if (v === null || v === undefined || v === "") return "(empty)";
+  if (typeof v === "boolean") return v ? "Yes" : "No";
+  const f = schema.field(entity, field) || {};
+  const name = (id) => (people.has(id) ? personName(people.get(id)) : "someone not on this phone");
+  if (f.type === "choice") return String(schema.label(entity, field, v));
+  if (f.type === "datetime") return fmtDayTime(v);
+  if (f.type === "date") return fmtDay(v);
+  if (f.type === "id" && typeof v === "string") return name(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.length ? v.map(name).join(", ") : "Nobody";
+  if (typeof v === "string") return v;
+  return JSON.stringify(v);
+}
+
 export function screenTitle(text, { caption } = {}) {
   return [
     caption ? h("span", { class: "hs-caption" }, caption) : null,

@@ -1,8 +1,8 @@
 // Conflicts: two people changed the same thing differently. Show every value with who and
 // when, let the practitioner choose one or combine them, and record the decision as a
 // `resolve` op (which syncs like any other change).
-import { h, fill, screenTitle, tag, card, fmtDay, fmtDayTime, emptyState, showErrors, radios, button, personName, nextId,
-         characterCount, checkLimit, follow } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, showErrors, radios, button, personName, nextId,
+         characterCount, checkLimit, follow, valueInWords } from "./common.js";
 import { list, get, me, model } from "./data.js";
 import { rerender } from "../router.js";
 import * as sync from "../sync.js";
@@ -10,21 +10,6 @@ import * as schema from "../generated/model.js";
 
 const ENTITY = { family: "Family details", person: "Person details", visit: "Visit", checklist_response: "Checklist answer",
                  follow_up: "Follow-up", flag: "Flag", relationship: "Relationship", allocation: "Allocation" };
-
-// A value as a person reads it: a choice's label, a time as a time, people by name.
-function inWords(c, v, people) {
-  if (v === null || v === undefined || v === "") return "(empty)";
-  if (typeof v === "boolean") return v ? "Yes" : "No";
-  const f = schema.field(c.entity, c.field) || {};
-  const name = (id) => (people.has(id) ? personName(people.get(id)) : "someone not on this phone");
-  if (f.type === "choice") return String(schema.label(c.entity, c.field, v));
-  if (f.type === "datetime") return fmtDayTime(v);
-  if (f.type === "date") return fmtDay(v);
-  if (f.type === "id" && typeof v === "string") return name(v);
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.length ? v.map(name).join(", ") : "Nobody";
-  if (typeof v === "string") return v;
-  return JSON.stringify(v);
-}
 
 async function peopleOf(familyId) {
   const persons = familyId ? await list("person", { family_id: familyId }).catch(() => []) : [];
@@ -83,7 +68,7 @@ async function conflictCard(c, user) {
     characterCount(combine, c.entity, c.field));
   const options = cands.map((x, i) => ({
     value: String(i),
-    label: inWords(c, x.value, people),
+    label: valueInWords(c.entity, c.field, x.value, people),
     hint: `${who(x, user)} · ${x.at ? fmtDayTime(x.at) : "time not known"}${i === 0 ? " · newest, shown for now" : ""}`,
   }));
   if (allText) options.push({ value: "combine", label: "Combine them", hint: "Write one version from all of them" });

@@ -7,7 +7,8 @@
 // - Changes the server refused, with the reason (each phone also shows its own).
 // These lists live on the server, not in the phone's vault: the screen needs a connection
 // and keeps nothing.
-import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, button, summaryList, backLink, statusLine } from "./common.js";
+import { h, fill, screenTitle, tag, card, fmtDayTime, emptyState, button, summaryList, backLink, statusLine,
+         valueInWords } from "./common.js";
 import * as schema from "../generated/model.js";
 import { list, me } from "./data.js";
 import { rerender } from "../router.js";
@@ -20,18 +21,13 @@ const HELD_KIND = {
 
 const isReviewer = (user) => !!user && (user.role === "supervisor" || user.role === "admin");
 
-function show(v) {
-  if (v === null || v === undefined || v === "") return "(empty)";
-  if (typeof v === "boolean") return v ? "Yes" : "No";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
-
 // What the op would write, as the writer wrote it: a field and its value, or a new record's values.
 function opRows(op) {
   if (!op) return [];
-  if (op.type === "set") return [[String(op.field || "").replaceAll("_", " "), show(op.value)]];
+  const say = (field, v) => valueInWords(op.entity, field, v);
+  if (op.type === "set") return [[String(op.field || "").replaceAll("_", " "), say(op.field, op.value)]];
   if (op.type === "create") return Object.entries(op.values || {}).filter(([k]) => !k.endsWith("_id"))
-    .map(([k, v]) => [k.replaceAll("_", " "), schema.label(op.entity, k, v) || show(v)]);
+    .map(([k, v]) => [k.replaceAll("_", " "), say(k, v)]);
   if (op.type === "delete") return [["Change", "Delete this record"]];
   return [["Change", op.type]];
 }
