@@ -110,14 +110,15 @@ function updatePill(s = sync.status()) {
 // A screen opened before this phone's first sync finished (Today just after choosing a PIN,
 // a visit from a link) was drawn from an empty store: "not on this phone", no visits. Draw
 // it again once, when that first sync lands. Only then: a later sync must not redraw a
-// screen under someone's fingers.
+// screen under someone's fingers, nor this one once they have tapped or typed on it (an admin's
+// one-time password for a colleague would vanish).
 let awaitingFirstSync = false;
 function showAfterFirstSync(s) {
   if (!sync.isLoaded()) { awaitingFirstSync = false; return; }
   if (!s.last_success_at) { awaitingFirstSync = true; return; }
   if (!awaitingFirstSync || s.state === 'syncing') return; // once the whole sync is done
   awaitingFirstSync = false;
-  if (session.state() === 'unlocked') router.rerender();
+  if (session.state() === 'unlocked' && !router.touchedSinceRender()) router.rerender();
 }
 
 // -- screens owned by the shell: sign-in, choose PIN, unlock -------------------------------------

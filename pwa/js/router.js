@@ -8,6 +8,10 @@ let fallback = '#/today';
 let renderSeq = 0;
 let started = false;
 let paused = false;
+// Whether the person has tapped or typed on the screen since it was drawn: a redraw they did
+// not ask for (the first sync landing) must not take away what they were doing or were shown.
+let touched = false;
+export function touchedSinceRender() { return touched; }
 
 function compile(pattern) {
   const names = [];
@@ -68,6 +72,7 @@ export async function rerender({ quiet = false } = {}) {
   const el = document.createElement('div');
   el.className = 'screen';
   outlet.replaceChildren(el);
+  touched = false;
   let render = m.r.render;
   try {
     if (!render && m.r.load) {
@@ -117,6 +122,12 @@ export function resume(el) { start(el || outlet); }
 export function start(el) {
   outlet = el;
   paused = false;
-  if (!started) { started = true; window.addEventListener('hashchange', () => rerender()); }
+  if (!started) {
+    started = true;
+    window.addEventListener('hashchange', () => rerender());
+    for (const type of ['pointerdown', 'keydown', 'input']) {
+      document.addEventListener(type, (ev) => { if (outlet && outlet.contains(ev.target)) touched = true; }, true);
+    }
+  }
   rerender();
 }

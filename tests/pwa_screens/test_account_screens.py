@@ -9,7 +9,7 @@ import httpx
 
 from tests.conftest import launch_phone
 
-from .conftest import PIN, enrol, go, sign_in_and_choose_pin
+from .conftest import PIN, enrol, go, sign_in_and_choose_pin, wait_until
 
 NEW = "lantern orchard quietly 48"
 
@@ -79,3 +79,26 @@ def test_after_an_admin_reset_the_next_sign_in_asks_for_a_new_password(
     assert session["must_change_password"] is False
     assert httpx.post(screens_server.url + "/api/v1/auth/login",
                       json={"username": "practitioner2", "password": temporary}).status_code == 401
+
+
+def test_the_first_sync_landing_leaves_a_one_time_password_on_screen(screens_server, browser_context):
+    # The first sync after choosing a PIN redraws the screen it finds (drawn from an empty
+    # store), but not one the person has already used: the password is reset either way.
+    page = browser_context.new_page()
+    held, holding = [], [True]
+    page.route("**/api/v1/sync/pull*", lambda route: held.append(route) if holding[0] else route.continue_())
+    sign_in_and_choose_pin(page, screens_server, "admin1")
+    go(page, "#/account")
+    for _ in range(300):  # the first pull is on its way, held here until the password is shown
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held and not page.evaluate("() => window.__hearthside.sync.status().last_success_at")
+    page.get_by_test_id("reset-practitioner2").click()
+    temporary = page.get_by_test_id("temporary-password").inner_text().strip()
+
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    wait_until(page, "() => !!window.__hearthside.sync.status().last_success_at")
+    assert page.get_by_test_id("temporary-password").inner_text().strip() == temporary
