@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-import sqlite_utils
-
-from server.access import family_condition
 from server.clock import iso, now_iso, utcnow
+from server.storage import sync_reach
+from server.storage.tx import Tx
 
 from . import content_refs
 from . import hlc as hlc_mod
@@ -22,13 +21,11 @@ from .model import Entity
 from .policy import Refused
 from .writer import Writer
 
-FAMILY_REF_TABLES = {"person": "persons", "visit": "visits", "observation": "observations"}
-
 
 class Checks:
-    db: sqlite_utils.Database
+    db: Tx
     writer: Writer
-    # families found in reach, and (table, id, family) found by a reference check: records
+    # families found in reach, and (entity, id, family) found by a reference check: records
     # are never removed within a batch, so a batch on one visit asks about it once.
     _families: set[str]
     _refs_found: set[tuple[str, str, str]]
@@ -41,17 +38,14 @@ class Checks:
             raise Refused("family_id is required", "invalid", "family_id")
         if family_id in self._families:
             return None
-        cond, params = family_condition(self.writer.principal, "id")
-        row = self.db.conn.execute(
-            f"SELECT deleted, {cond} FROM families WHERE id = ? AND agency_id = ?",
-            [*params, family_id, self.writer.agency_id],
-        ).fetchone()
-        if row is None:
+        reach = sync_reach.family_reach(self.db, self.writer.principal, family_id)
+        if reach is None:
             raise Refused("no such family", "not-found", "family_id")
-        if row[1] and not row[0]:
+        deleted, in_reach = reach
+        if in_reach and not deleted:
             self._families.add(family_id)
             return None
-        if entity is not None and entity.insert_only and not row[0] and self._was_allocated(family_id):
+        if entity is not None and entity.insert_only and not deleted and self._was_allocated(family_id):
             return "recorded-out-of-reach"
         raise Refused("the family is not in your reach now", "out-of-reach", "family_id")
 
@@ -64,9 +58,7 @@ class Checks:
 
     def _was_allocated(self, family_id: str) -> bool:
         who = self.writer.actor.user_id
-        return bool(who) and self.db.conn.execute(
-            "SELECT 1 FROM allocations WHERE family_id = ? AND practitioner_id = ?", [family_id, who]
-        ).fetchone() is not None
+        return bool(who) and sync_reach.was_allocated(self.db, family_id, who)
 
     def check_refs(self, entity: Entity, values: dict[str, Any], family_id: str) -> str | None:
         """Raise unless each reference names a record of the family (or staff / a team of
@@ -80,11 +72,11 @@ class Checks:
             if f.ref == "subject" and value == values.get("visit_id"):
                 continue  # an answer about the visit as a whole names the visit as its subject
             if f.ref in ("person", "visit", "observation", "subject"):
-                table = FAMILY_REF_TABLES.get(f.ref, "persons")
-                state = self._ref_state(table, value, family_id)
+                # A reference names a record of its own entity; a "subject", a person.
+                state = self._ref_state("person" if f.ref == "subject" else f.ref, value, family_id)
                 if state == "missing" and f.ref == "subject" and entity.name == "flag":
                     # A flag the server raises on an overdue follow-up has that follow-up as subject.
-                    state = self._ref_state("follow_ups", value, family_id)
+                    state = self._ref_state("follow_up", value, family_id)
                 if state == "live":
                     continue
                 if entity.insert_only and f.ref in ("visit", "person"):
@@ -98,38 +90,32 @@ class Checks:
             elif f.ref in ("checklist", "checklist-item"):
                 content_refs.check(name, f.ref, values)
             elif f.ref == "team":
-                if self.db.conn.execute("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?",
-                                        [value, self.writer.agency_id]).fetchone() is None:
+                if not sync_reach.team_in_agency(self.db, value, self.writer.agency_id):
                     raise Refused("team_id does not name a team of this agency", "invalid", name)
                 if self.writer.role == "supervisor" and value != self.writer.principal.team_id:
                     raise Refused("supervisors write families of their own team only", "forbidden", name)
         return attention
 
-    def _ref_state(self, table: str, value: str, family_id: str) -> str:
-        key = (table, value, family_id)
+    def _ref_state(self, entity_name: str, value: str, family_id: str) -> str:
+        key = (entity_name, value, family_id)
         if key in self._refs_found:
             return "live"
-        row = self.db.conn.execute(f"SELECT deleted FROM {table} WHERE id = ? AND family_id = ?",
-                                   [value, family_id]).fetchone()
-        if row is None:
-            return "missing"
-        if row[0]:
-            return "deleted"
-        self._refs_found.add(key)
-        return "live"
+        state = sync_reach.record_state(self.db, entity_name, value, family_id)
+        if state == "live":
+            self._refs_found.add(key)
+        return state
 
     def _check_user(self, entity: Entity, name: str, value: str, family_id: str) -> None:
-        row = self.db.conn.execute(
-            "SELECT role, team_id FROM users WHERE id = ? AND agency_id = ? AND disabled_at IS NULL",
-            [value, self.writer.agency_id]).fetchone()
-        if row is None:
+        member = sync_reach.staff_member(self.db, value, self.writer.agency_id)
+        if member is None:
             raise Refused(f"{name} does not name a member of staff", "invalid", name)
+        role, team_id = member
         if name == "assignee_id":
             # Someone who can act on the family: a practitioner or supervisor of its team.
-            team = self.db.conn.execute("SELECT team_id FROM families WHERE id = ?", [family_id]).fetchone()
-            if row[0] not in ("practitioner", "supervisor") or (team and team[0] and row[1] != team[0]):
+            family_team = sync_reach.family_team(self.db, family_id)
+            if role not in ("practitioner", "supervisor") or (family_team and team_id != family_team):
                 raise Refused(f"{name} is not a practitioner or supervisor of the family's team", "invalid", name)
-        if name == "practitioner_id" and row[0] != "practitioner" and entity.name == "allocation":
+        if name == "practitioner_id" and role != "practitioner" and entity.name == "allocation":
             raise Refused(f"{name} is not a practitioner", "invalid", name)
 
     # -- fields the server owns -------------------------------------------------------------

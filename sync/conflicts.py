@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from server.clock import now_iso, parse_iso
 from server.ids import new_id
-from server.storage import records
+from server.storage import records, sync_reach
 from server.storage.crypto import Keyring
+from server.storage.tx import Tx
 
 from . import hlc as hlc_mod
 from .hooks import AppliedChange
@@ -56,7 +55,7 @@ def meta_hlc(meta: dict[str, Any]) -> str | None:
 
 
 class FieldMerge:
-    db: sqlite_utils.Database
+    db: Tx
     keyring: Keyring
     writer: Writer
     _pending: list[AppliedChange]
@@ -113,10 +112,9 @@ class FieldMerge:
         return Outcome("applied", version=version, field_version=version)
 
     def open_conflict(self, entity_name: str, entity_id: str, name: str) -> dict[str, Any] | None:
-        row = self.db.conn.execute(
-            "SELECT id FROM conflicts WHERE entity = ? AND entity_id = ? AND field = ? AND status = 'open'"
-            " AND deleted = 0", [entity_name, entity_id, name]).fetchone()
-        return records.get(self.db, self.keyring, "conflict", row[0]) if row else None
+        found = records.find_by(self.db, self.keyring, "conflict", entity=entity_name, entity_id=entity_id, field=name,
+                                status="open", limit=1)
+        return found[0] if found else None
 
     def candidate(self, op: Op, value: Any) -> dict[str, Any]:
         a = self.writer.actor
@@ -127,8 +125,8 @@ class FieldMerge:
 
     def stored_candidate(self, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
         by = meta.get("by")
-        user = self.db.conn.execute("SELECT display_name FROM users WHERE id = ?", [by]).fetchone() if by else None
-        return {"value": value, "user_id": by if user else None, "user_name": user[0] if user else None,
+        user = sync_reach.display_name(self.db, by) if by else None
+        return {"value": value, "user_id": by if user else None, "user_name": user,
                 "device_id": meta.get("dev"), "client_id": None if user else by, "hlc": meta_hlc(meta),
                 "at": meta.get("at"), "op_id": None}
 

@@ -14,12 +14,13 @@ import json
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from server.access import Principal
 from server.clock import now_iso
+from server.storage import held as held_store
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
+from server.storage.tx import Tx
 
 from .hooks import AppliedChange, run_after_apply
 from .oplog import Outcome
@@ -46,13 +47,7 @@ class HeldRead(msgspec.Struct):
     op: Any = None
 
 
-def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = db.conn.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
-
-
-def _apply_one(db: sqlite_utils.Database, keyring: Keyring, row: dict[str, Any], batch_cache: dict) -> Outcome:
+def _apply_one(db: Tx, keyring: Keyring, row: dict[str, Any], batch_cache: dict) -> Outcome:
     from .merge import Batch
     from .writer import writer_for
 
@@ -64,8 +59,8 @@ def _apply_one(db: sqlite_utils.Database, keyring: Keyring, row: dict[str, Any],
     op = op_decoder.decode(keyring.decrypt(row["op"], f"sync_held/{row['op_id']}/op"))
     outcome = batch.run(op)
     if outcome.status != "held":
-        db.conn.execute("UPDATE sync_held SET status = 'applied', result = ?, decided_at = ? WHERE id = ?",
-                        [json.dumps({"status": outcome.status, "reason": outcome.reason}), now_iso(), row["id"]])
+        held_store.mark_applied(db, row["id"], json.dumps({"status": outcome.status, "reason": outcome.reason}),
+                                now_iso())
         batch.log.remember(row["op_id"], row["client_seq"], outcome)
         if outcome.status == "rejected":
             batch.log.quarantine(row["op_id"], row["client_seq"], outcome.reason or "rejected",
@@ -74,12 +69,12 @@ def _apply_one(db: sqlite_utils.Database, keyring: Keyring, row: dict[str, Any],
     return outcome
 
 
-def _finish(db: sqlite_utils.Database, keyring: Keyring, batch_cache: dict) -> None:
+def _finish(db: Tx, keyring: Keyring, batch_cache: dict) -> None:
     for batch in batch_cache.values():
         run_after_apply(db, keyring, batch.writer.actor, batch.changes, batch.writer.agency_id)
 
 
-def release_for_changes(db: sqlite_utils.Database, keyring: Keyring, changes: list[AppliedChange]) -> int:
+def release_for_changes(db: Tx, keyring: Keyring, changes: list[AppliedChange]) -> int:
     """Apply held ops of families whose access just widened (an allocation made active, a
     family moved team); returns how many were applied."""
     families = {c.family_id for c in changes if c.family_id and (
@@ -87,10 +82,7 @@ def release_for_changes(db: sqlite_utils.Database, keyring: Keyring, changes: li
         or (c.entity == "family" and "team_id" in c.values))}
     if not families:
         return 0
-    marks = ",".join("?" * len(families))
-    rows = _rows(db, f"SELECT * FROM sync_held WHERE kind = 'out-of-reach' AND status = 'held'"
-                     f" AND family_id IN ({marks}) ORDER BY user_id, device_id, client_seq, received_at",
-                 sorted(families))
+    rows = held_store.out_of_reach(db, sorted(families))
     cache: dict = {}
     applied = 0
     for row in rows:
@@ -103,18 +95,9 @@ def release_for_changes(db: sqlite_utils.Database, keyring: Keyring, changes: li
     return applied
 
 
-def scope_condition(p: Principal) -> tuple[str, list[Any]]:
-    """Held ops a reviewer sees: a supervisor their team's, an admin their agency's."""
-    if p.role == "admin":
-        return "h.agency_id = ?", [p.agency_id]
-    return ("h.agency_id = ? AND h.user_id IN (SELECT id FROM users WHERE team_id IS ?)", [p.agency_id, p.team_id])
-
-
-def list_held(db: sqlite_utils.Database, keyring: Keyring, p: Principal, status: str = "held",
+def list_held(db: Tx, keyring: Keyring, p: Principal, status: str = "held",
               limit: int = 200) -> list[HeldRead]:
-    cond, params = scope_condition(p)
-    rows = _rows(db, f"SELECT h.* FROM sync_held h WHERE {cond} AND (? = 'all' OR h.status = ?)"
-                     f" ORDER BY h.received_at DESC, h.client_seq DESC LIMIT ?", [*params, status, status, limit])
+    rows = held_store.list_for(db, p, status, limit)
     out = []
     for r in rows:
         op = json.loads(keyring.decrypt(r["op"], f"sync_held/{r['op_id']}/op"))
@@ -123,25 +106,22 @@ def list_held(db: sqlite_utils.Database, keyring: Keyring, p: Principal, status:
     return out
 
 
-def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, held_id: str, accept: bool) -> OpResult:
+def decide(db: Tx, keyring: Keyring, p: Principal, held_id: str, accept: bool) -> OpResult:
     """A reviewer accepts (applies, as its writer made it) or declines a held op."""
-    cond, params = scope_condition(p)
-    rows = _rows(db, f"SELECT h.* FROM sync_held h WHERE h.id = ? AND {cond}", [held_id, *params])
-    if not rows:
+    row = held_store.get_for(db, p, held_id)
+    if row is None:
         raise Refused("no such held op", "not-found")
-    row = rows[0]
     if row["status"] != "held":
         raise Refused(f"this op was already {row['status']}", "conflict")
     if not accept:
-        db.conn.execute("UPDATE sync_held SET status = 'declined', decided_by = ?, decided_at = ? WHERE id = ?",
-                        [p.user_id, now_iso(), held_id])
+        held_store.decline(db, held_id, p.user_id, now_iso())
         return OpResult(op_id=row["op_id"], client_seq=row["client_seq"], status="rejected",
                         reason="declined by a reviewer")
     cache: dict = {}
     outcome = _apply_one(db, keyring, row, cache)
     if outcome.status == "held":
         raise Refused("the family is not in its writer's reach now", "conflict")
-    db.conn.execute("UPDATE sync_held SET decided_by = ? WHERE id = ?", [p.user_id, held_id])
+    held_store.set_decided_by(db, held_id, p.user_id)
     _finish(db, keyring, cache)
     return OpResult(op_id=row["op_id"], client_seq=row["client_seq"], status=outcome.status,  # type: ignore[arg-type]
                     version=outcome.version, field_version=outcome.field_version, conflict_id=outcome.conflict_id,

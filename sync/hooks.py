@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import sqlite_utils
-
 from server import audit
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
+from server.storage.tx import Tx, savepoint
 
 log = logging.getLogger("hearthside.sync")
 
@@ -37,7 +36,7 @@ class AppliedChange:
     agency_id: str | None = None
 
 
-Hook = Callable[[sqlite_utils.Database, Keyring, Actor, list[AppliedChange]], None]
+Hook = Callable[[Tx, Keyring, Actor, list[AppliedChange]], None]
 
 after_apply: list[Hook] = []
 
@@ -51,21 +50,17 @@ def register_after_apply(hook: Hook) -> Hook:
 
 
 def run_after_apply(
-    db: sqlite_utils.Database, keyring: Keyring, actor: Actor, changes: list[AppliedChange], agency_id: str | None
+    db: Tx, keyring: Keyring, actor: Actor, changes: list[AppliedChange], agency_id: str | None
 ) -> None:
     if not changes:
         return
     for hook in list(after_apply):
-        db.execute("SAVEPOINT sync_hook")
         try:
-            hook(db, keyring, actor, changes)
+            with savepoint(db, "sync_hook"):
+                hook(db, keyring, actor, changes)
         except Exception as exc:  # noqa: BLE001 - a hook must never lose the push
-            db.execute("ROLLBACK TO sync_hook")
-            db.execute("RELEASE sync_hook")
             name = getattr(hook, "__qualname__", type(hook).__name__)
             log.error("sync hook %s failed: %s", name, type(exc).__name__)
             audit.record(db, "sync-hook-failed", agency_id=agency_id, user_id=actor.user_id,
                          device_id=actor.device_id, client_id=actor.client_id,
                          detail={"hook": name, "error": type(exc).__name__})
-        else:
-            db.execute("RELEASE sync_hook")

@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
-
-import msgspec
-import sqlite_utils
 
 from server.access import Principal
 from server.clock import now_iso
@@ -35,6 +31,7 @@ from server.security import alerts
 from server.storage import records
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
+from server.storage.tx import Busy, ConstraintViolated, Tx, savepoint
 
 from . import hlc as hlc_mod
 from . import policy
@@ -54,7 +51,7 @@ log = logging.getLogger("hearthside.sync")
 
 
 def apply_ops(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     actor: Actor,
     ops: list[Op],
@@ -81,7 +78,7 @@ class Batch(Checks, FieldMerge):
     """Applies ops for one writer inside one transaction. ``revoked``: the device was
     revoked, so every op it sends is held for a supervisor's review, never applied."""
 
-    db: sqlite_utils.Database
+    db: Tx
     keyring: Keyring
     writer: Writer
     revoked: bool = False
@@ -138,38 +135,31 @@ class Batch(Checks, FieldMerge):
         except ValueError:
             pass
         self._pending = []
-        self.db.conn.execute("SAVEPOINT sync_op")
+        # The savepoint undoes a refused op's writes, whatever refused it, and leaves the
+        # ops before and after it in the batch as they are.
         try:
-            outcome = self._dispatch(op)
+            with savepoint(self.db, "sync_op"):
+                outcome = self._dispatch(op)
         except (Refused, Invalid) as exc:
-            self.db.conn.execute("ROLLBACK TO sync_op")
             if strict:
-                self.db.conn.execute("RELEASE sync_op")
                 raise
             held = isinstance(exc, Refused) and exc.kind == "out-of-reach"
             outcome = Outcome("held" if held else "rejected", reason=exc.reason)
-        except sqlite3.IntegrityError as exc:
+        except ConstraintViolated as exc:
             # A database constraint the model did not foresee: a defect, but never a 5xx.
-            self.db.conn.execute("ROLLBACK TO sync_op")
-            log.error("sync op broke a database constraint: %s", type(exc).__name__)
+            log.error("sync op broke a database constraint: %s", exc)
             if strict:
-                self.db.conn.execute("RELEASE sync_op")
                 raise Refused("the record could not be stored", "invalid") from None
             outcome = Outcome("rejected", reason="the record could not be stored")
-        except sqlite3.OperationalError:
+        except Busy:
             # Locked / disk full / I/O: the batch cannot be trusted; let it fail whole.
-            self.db.conn.execute("ROLLBACK TO sync_op")
-            self.db.conn.execute("RELEASE sync_op")
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must not block the phone's queue
-            self.db.conn.execute("ROLLBACK TO sync_op")
             if strict:  # a REST caller gets its 500; nothing of the op is kept
-                self.db.conn.execute("RELEASE sync_op")
                 raise
             log.error("sync op failed unexpectedly: %s", type(exc).__name__,
                       exc_info=(type(exc), None, exc.__traceback__))
             outcome = Outcome("rejected", reason="the server could not apply this op")
-        self.db.conn.execute("RELEASE sync_op")
         if outcome.status not in ("rejected", "held"):
             self.changes.extend(self._pending)
         return outcome
@@ -261,8 +251,7 @@ class Batch(Checks, FieldMerge):
         if entity.name == "family" and op.entity_id != op.family_id:
             raise Refused("a family's entity_id and family_id must be the same", "invalid", "entity_id")
         values = self.server_values(entity, values, op.hlc)
-        row = self.db.conn.execute(f"SELECT 1 FROM {entity.table} WHERE id = ?", [op.entity_id]).fetchone()
-        if row is not None:
+        if records.exists(self.db, entity.name, op.entity_id):
             existing = records.get(self.db, self.keyring, entity.name, op.entity_id, include_deleted=True)
             assert existing is not None
             return self._create_existing(op, entity, existing, values)
@@ -399,8 +388,8 @@ class Batch(Checks, FieldMerge):
         """Nobody should be asked to choose between values of a record that is gone: its
         open conflicts close with the deletion as their resolution (every candidate stays
         in the conflict's record), and leave every phone's list on its next pull."""
-        for c in records.find(self.db, self.keyring, "conflict", "entity = ? AND entity_id = ? AND status = 'open'",
-                              [entity.name, op.entity_id]):
+        for c in records.find_by(self.db, self.keyring, "conflict", entity=entity.name, entity_id=op.entity_id,
+                                 status="open"):
             records.update(self.db, self.keyring, "conflict", c["id"], {
                 "status": "resolved", "resolution": {"value": None, "record_deleted": True, "hlc": op.hlc},
                 "resolved_by": self.writer.who, "resolved_at": now_iso()}, self.actor_for(op))

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
-from server.access import Principal, family_condition
-from server.storage import records
+from server.access import Principal
+from server.storage import conflicts as conflict_store
+from server.storage import records, sync_log, sync_reach
 from server.storage.crypto import Keyring
 from server.storage.records import ENTITIES
+# The log's identity and end, for the agency feed's cursors too.
+from server.storage.sync_log import high_seq, log_epoch
+from server.storage.tx import Tx
 
 from .hlc import server_clock
 from .protocol import (
@@ -40,23 +42,12 @@ from .protocol import (
     UploadInstruction,
     WipeInstruction,
 )
-from .push import last_client_seq
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 
 
-def log_epoch(db: sqlite_utils.Database) -> str:
-    """The change log's identity ("" on a database from before it had one)."""
-    row = db.conn.execute("SELECT value FROM sync_meta WHERE key = 'log_epoch'").fetchone()
-    return str(row[0]) if row else ""
-
-
-def high_seq(db: sqlite_utils.Database) -> int:
-    return int(db.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM change_log").fetchone()[0])
-
-
-def stale(db: sqlite_utils.Database, cursor: int, epoch: str | None) -> bool:
+def stale(db: Tx, cursor: int, epoch: str | None) -> bool:
     """A cursor from another log (its epoch differs) or beyond this one's end. Cursor 0
     is never stale: it asks for everything. Without an epoch only the end can be checked."""
     if cursor <= 0:
@@ -65,7 +56,7 @@ def stale(db: sqlite_utils.Database, cursor: int, epoch: str | None) -> bool:
 
 
 def pull(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     p: Principal,
     cursor: int,
@@ -84,12 +75,7 @@ def pull(
         return PullResponse(changes=[], next_cursor=0, has_more=True, instructions=[ResyncInstruction()],
                             server_hlc=server_clock.now(), epoch=log_epoch(db))
     limit = max(1, min(limit, MAX_LIMIT))
-    cond, params = family_condition(p, "family_id")
-    rows = list(db.query(
-        "SELECT seq, entity, entity_id, family_id, version, op, changes FROM change_log"
-        f" WHERE agency_id = ? AND seq > ? AND {cond} ORDER BY seq LIMIT ?",
-        [p.agency_id, cursor, *params, limit + 1],
-    ))
+    rows = sync_log.changes_after(db, p, cursor, limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = int(rows[-1]["seq"]) if has_more else max(cursor, high_seq(db))
@@ -112,10 +98,10 @@ def pull(
     )
 
 
-def revoked_answer(db: sqlite_utils.Database, p: Principal, cursor: int, holding_seq: int | None):
+def revoked_answer(db: Tx, p: Principal, cursor: int, holding_seq: int | None):
     """A revoked device is told to wipe only once the server holds every op it declared;
     until then, to upload. Without a declaration it is never told to wipe."""
-    received = last_client_seq(db, p.device_id)
+    received = sync_log.last_client_seq(db, p.device_id)
     if holding_seq is not None and holding_seq <= received:
         instruction: Instruction = WipeInstruction()
     else:
@@ -152,40 +138,23 @@ def conflict_values(values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "candidates": candidates, "provisional": _provisional(candidates)}
 
 
-def _visible(db: sqlite_utils.Database, p: Principal, family_id: str) -> bool:
-    cond, params = family_condition(p, "id")
-    return bool(list(db.query(f"SELECT 1 FROM families WHERE id = ? AND deleted = 0 AND {cond}",
-                              [family_id, *params])))
-
-
 def caseload_changes(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, after: int, upto: int
+    db: Tx, keyring: Keyring, p: Principal, after: int, upto: int
 ) -> tuple[list[Instruction], list[Change]]:
     """Purge / backfill for families whose visibility to ``p`` changed in (after, upto]."""
     events: dict[str, int] = {}  # family id -> seq of its latest visibility event in range
     if p.role == "practitioner":
-        rows = db.query(
-            "SELECT c.family_id, MAX(c.seq) AS seq FROM change_log c JOIN allocations a ON a.id = c.entity_id"
-            " WHERE c.agency_id = ? AND c.seq > ? AND c.seq <= ? AND c.entity = 'allocation'"
-            " AND a.practitioner_id = ? GROUP BY c.family_id",
-            [p.agency_id, after, upto, p.user_id],
-        )
-        events.update({r["family_id"]: r["seq"] for r in rows})
+        events.update(sync_log.allocation_events(db, p.agency_id, p.user_id, after, upto))
     elif p.role == "supervisor":
-        for r in db.query(
-            "SELECT * FROM change_log WHERE agency_id = ? AND seq > ? AND seq <= ? AND entity = 'family'"
-            " AND op = 'update'", [p.agency_id, after, upto]
-        ):
+        for r in sync_log.family_updates(db, p.agency_id, after, upto):
             if "team_id" in records.decode_changes(keyring, r):
                 events[r["family_id"]] = max(events.get(r["family_id"], 0), r["seq"])
-    deleted = {r["family_id"]: r["seq"] for r in db.query(
-        "SELECT family_id, MAX(seq) AS seq FROM change_log WHERE agency_id = ? AND seq > ? AND seq <= ?"
-        " AND entity = 'family' AND op = 'delete' GROUP BY family_id", [p.agency_id, after, upto])}
+    deleted = sync_log.family_deletions(db, p.agency_id, after, upto)
     instructions: list[Instruction] = []
     backfill: list[Change] = []
     for family_id in sorted(set(events) | set(deleted)):
-        if family_id not in deleted and _visible(db, p, family_id):
-            first = next(db.query("SELECT MIN(seq) AS s FROM change_log WHERE family_id = ?", [family_id]))["s"]
+        if family_id not in deleted and sync_reach.family_visible(db, p, family_id):
+            first = sync_log.first_seq(db, family_id)
             if first is not None and first > after:
                 continue  # all of its history is after the cursor: this pull delivers it all
             instructions.append(BackfillInstruction(family_id=family_id))
@@ -195,12 +164,12 @@ def caseload_changes(
     return instructions, backfill
 
 
-def snapshot(db: sqlite_utils.Database, keyring: Keyring, family_id: str, seq: int) -> list[Change]:
+def snapshot(db: Tx, keyring: Keyring, family_id: str, seq: int) -> list[Change]:
     """A family's live records as backfill changes (full values, per-field versions)."""
     out: list[Change] = []
     for entity in ENTITIES.values():
-        where = "id = ?" if entity.name == "family" else "family_id = ?"
-        for row in records.find(db, keyring, entity.name, where, [family_id], order_by="created_at, id"):
+        key = "id" if entity.name == "family" else "family_id"
+        for row in records.find_by(db, keyring, entity.name, **{key: family_id}):
             meta = row["field_meta"]
             values = {f: row.get(f) for f in entity.fields}
             versions = {f: int((meta.get(f) or {}).get("v", 0)) for f in entity.fields}
@@ -214,11 +183,9 @@ def snapshot(db: sqlite_utils.Database, keyring: Keyring, family_id: str, seq: i
     return out
 
 
-def open_conflicts(db: sqlite_utils.Database, keyring: Keyring, p: Principal) -> list[ConflictRead]:
-    cond, params = family_condition(p, "family_id")
+def open_conflicts(db: Tx, keyring: Keyring, p: Principal) -> list[ConflictRead]:
     out = []
-    for c in records.find(db, keyring, "conflict", f"status = 'open' AND agency_id = ? AND {cond}",
-                          [p.agency_id, *params], order_by="created_at, id"):
+    for c in conflict_store.open_for(db, keyring, p):
         candidates = _candidates(c["candidates"])
         out.append(ConflictRead(id=c["id"], family_id=c["family_id"], entity=c["entity"], entity_id=c["entity_id"],
                                 field=c["field"], status=c["status"], provisional=_provisional(candidates),

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from server import audit
 from server.access import Principal
 from server.clock import now_iso
 from server.errors import Conflict, FieldError, InvalidInput, field_error, validation_errors
+from server.storage import sync_log
 from server.storage.crypto import Keyring
 from server.storage.records import Actor
+from server.storage.tx import Tx
 
 from .hlc import server_clock
 from .merge import Batch, writer_for
@@ -24,13 +25,8 @@ class ClientSeqGap(Conflict):
     slug, title = "client-seq-gap", "Ops are missing before these"
 
 
-def last_client_seq(db: sqlite_utils.Database, device_id: str) -> int:
-    rows = list(db.query("SELECT last_client_seq FROM sync_devices WHERE device_id = ?", [device_id]))
-    return int(rows[0]["last_client_seq"]) if rows else 0
-
-
-def mark_synced(db: sqlite_utils.Database, device_id: str) -> None:
-    db.execute("UPDATE devices SET last_sync_at = ? WHERE id = ?", [now_iso(), device_id])
+def mark_synced(db: Tx, device_id: str) -> None:
+    sync_log.mark_device_synced(db, device_id, now_iso())
 
 
 def _error_text(exc: Exception) -> str:
@@ -68,7 +64,7 @@ def decode_push(body: bytes) -> list[tuple[int, str, Any, str | None, bytes]]:
 
 
 def push(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     p: Principal,
     body: bytes | None,
@@ -89,7 +85,7 @@ def push(
         if seqs[i] <= seqs[i - 1]:
             raise InvalidInput("Ops must be in ascending client_seq order.",
                                errors=[FieldError(f"body.ops[{i}].client_seq", "not after the op before it")])
-    last = last_client_seq(db, p.device_id)
+    last = sync_log.last_client_seq(db, p.device_id)
     new = [s for s in seqs if s > last]
     if new and (new[0] != last + 1 or new[-1] - new[0] != len(new) - 1):
         missing = last + 1 if new[0] != last + 1 else next(a + 1 for a, b in zip(new, new[1:]) if b != a + 1)
@@ -110,12 +106,7 @@ def push(
         else:
             results.append(batch.apply(op))
     new_last = max([last, *seqs])
-    db.execute(
-        "INSERT INTO sync_devices (device_id, last_client_seq, updated_at) VALUES (?,?,?)"
-        " ON CONFLICT(device_id) DO UPDATE SET last_client_seq = excluded.last_client_seq,"
-        " updated_at = excluded.updated_at",
-        [p.device_id, new_last, now_iso()],
-    )
+    sync_log.set_last_client_seq(db, p.device_id, new_last, now_iso())
     mark_synced(db, p.device_id)
     batch.finish()
     counts: dict[str, int] = {}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from server.access import Principal
 from server.ids import new_id
+from server.storage import sync_reach
 from server.storage.records import Actor
+from server.storage.tx import Tx
 
 from . import hlc as hlc_mod
 from .policy import WriterRole
@@ -41,7 +41,7 @@ class Writer:
         return WriterRole(self.role, self.who, self.principal.team_id)
 
 
-def writer_for(db: sqlite_utils.Database, actor: Actor, principal: Principal | None = None, *,
+def writer_for(db: Tx, actor: Actor, principal: Principal | None = None, *,
                agency_id: str | None = None) -> Writer:
     """The writer an actor is, with the access scope its writes are checked against. An
     integration client writes any family of its agency; the server itself (no user, no
@@ -49,18 +49,16 @@ def writer_for(db: sqlite_utils.Database, actor: Actor, principal: Principal | N
     if principal is not None:
         return Writer(actor, principal.agency_id, principal.role, principal)
     if actor.client_id:
-        row = db.conn.execute("SELECT agency_id FROM integration_clients WHERE id = ? AND revoked_at IS NULL",
-                              [actor.client_id]).fetchone()
-        if row is None:
+        client_agency = sync_reach.integration_client_agency(db, actor.client_id)
+        if client_agency is None:
             raise ValueError("unknown or revoked integration client")
-        scope = Principal(user_id=actor.client_id, username="", display_name="", role="admin", agency_id=row[0],
-                          team_id=None, device_id="")
-        return Writer(actor, row[0], "integration", scope)
+        scope = Principal(user_id=actor.client_id, username="", display_name="", role="admin",
+                          agency_id=client_agency, team_id=None, device_id="")
+        return Writer(actor, client_agency, "integration", scope)
     if actor.user_id:
-        rows = list(db.query("SELECT * FROM users WHERE id = ? AND disabled_at IS NULL", [actor.user_id]))
-        if not rows:
+        u = sync_reach.enabled_user(db, actor.user_id)
+        if u is None:
             raise ValueError("unknown or disabled user")
-        u = rows[0]
         p = Principal(user_id=u["id"], username=u["username"], display_name=u["display_name"], role=u["role"],
                       agency_id=u["agency_id"], team_id=u["team_id"], device_id=actor.device_id or "")
         return Writer(actor, u["agency_id"], u["role"], p)

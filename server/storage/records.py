@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import sqlite_utils
-
 from sync import model
 from sync.values import same
 
 from ..clock import now_iso
 from .crypto import Keyring, is_encrypted
+from .tx import Tx
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,22 @@ SYSTEM = Actor()
 # -- encoding -----------------------------------------------------------------------------
 
 
-def encode_value(keyring: Keyring, entity: Entity, row_id: str, column: str, value: Any) -> Any:
+def plain_value(entity: Entity, column: str, value: Any) -> Any:
+    """A value in the form its column stores before any encryption: booleans as 0/1,
+    JSON as its canonical text."""
     if value is None:
         return None
     if column in entity.bool_fields:
         value = 1 if value else 0
     if column in entity.json_fields:
         value = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return value
+
+
+def encode_value(keyring: Keyring, entity: Entity, row_id: str, column: str, value: Any) -> Any:
+    value = plain_value(entity, column, value)
+    if value is None:
+        return None
     if column in entity.personal:
         text = value if isinstance(value, str) else json.dumps(value)
         return keyring.encrypt(text.encode(), entity.aad(row_id, column))
@@ -114,7 +122,7 @@ def decode_row(keyring: Keyring, entity: Entity, row: dict[str, Any]) -> dict[st
 
 
 def _log(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     entity: Entity,
     row: dict[str, Any],
@@ -128,13 +136,14 @@ def _log(
         json.dumps(changes, separators=(",", ":"), sort_keys=True).encode(),
         f"change_log/{entity.name}/{row['id']}/{version}",
     )
-    cur = db.execute(
+    # fetchall: the INSERT is finished (not left pending) before the next statement.
+    seq = db.execute(
         "INSERT INTO change_log (agency_id, family_id, entity, entity_id, version, op, changes,"
-        " actor_user_id, actor_device_id, actor_client_id, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " actor_user_id, actor_device_id, actor_client_id, at) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING seq",
         [row["agency_id"], row.get("family_id"), entity.name, row["id"], version, op, blob,
          actor.user_id, actor.device_id, actor.client_id, at],
-    )
-    return int(cur.lastrowid)
+    ).fetchall()[0][0]
+    return int(seq)
 
 
 def decode_changes(keyring: Keyring, entry: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +169,7 @@ def _meta(version: int, actor: Actor, at: str) -> dict[str, Any]:
 
 
 def insert(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     entity_name: str,
     values: dict[str, Any],
@@ -195,7 +204,7 @@ def insert(
 
 
 def update(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     entity_name: str,
     row_id: str,
@@ -236,7 +245,7 @@ def update(
     return version
 
 
-def tombstone(db: sqlite_utils.Database, keyring: Keyring, entity_name: str, row_id: str, actor: Actor = SYSTEM) -> int:
+def tombstone(db: Tx, keyring: Keyring, entity_name: str, row_id: str, actor: Actor = SYSTEM) -> int:
     """Mark a record deleted. Tombstones are kept (and logged) so that a device that
     missed the deletion cannot bring the record back."""
     entity = ENTITIES[entity_name]
@@ -254,17 +263,18 @@ def tombstone(db: sqlite_utils.Database, keyring: Keyring, entity_name: str, row
 
 # -- reads --------------------------------------------------------------------------------
 
+# Columns every record table has besides its entity's fields, and the ones kept from a
+# field for lookups (``_derived``): what ``find_by`` may match and order on.
+BASE_COLUMNS = ("id", "agency_id", "family_id", "version", "created_at", "updated_at")
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"person": ("nhs_number_index",)}
 
-def _rows(db: sqlite_utils.Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    # The connection directly: sqlite-utils' query() wraps every read in a savepoint, which
-    # costs a sync push two extra statements per op.
-    cur = db.conn.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+def _rows(db: Tx, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    return list(db.query(sql, params))
 
 
 def get(
-    db: sqlite_utils.Database, keyring: Keyring, entity_name: str, row_id: str, *, include_deleted: bool = False
+    db: Tx, keyring: Keyring, entity_name: str, row_id: str, *, include_deleted: bool = False
 ) -> dict[str, Any] | None:
     entity = ENTITIES[entity_name]
     rows = _rows(db, f"SELECT * FROM {entity.table} WHERE id = ?", [row_id])
@@ -273,8 +283,15 @@ def get(
     return decode_row(keyring, entity, rows[0])
 
 
+def exists(db: Tx, entity_name: str, row_id: str) -> bool:
+    """Whether a record with this id was ever stored (tombstones included), in any family
+    or agency: ids are global, so a create of a taken id must not make a second row."""
+    table = ENTITIES[entity_name].table
+    return db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone() is not None
+
+
 def find(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     entity_name: str,
     where: str = "1 = 1",
@@ -283,7 +300,76 @@ def find(
     order_by: str = "created_at, id",
     include_deleted: bool = False,
 ) -> list[dict[str, Any]]:
+    """Records matching a raw SQL condition. Being replaced: callers outside storage pass
+    no SQL; use ``find_by`` (equalities) or a typed function of a storage module."""
     entity = ENTITIES[entity_name]
     live = "" if include_deleted else " AND deleted = 0"
     sql = f"SELECT * FROM {entity.table} WHERE ({where}){live} ORDER BY {order_by}"
     return [decode_row(keyring, entity, r) for r in _rows(db, sql, list(params))]
+
+
+def _column(entity: Entity, name: str) -> str:
+    """``name`` when it is a column of the entity's table; never a string from elsewhere."""
+    if name in BASE_COLUMNS or name in entity.fields or name in DERIVED_COLUMNS.get(entity.name, ()):
+        return name
+    raise KeyError(f"{entity.name} has no column {name!r}")
+
+
+def _match(entity: Entity, name: str, value: Any) -> tuple[str, list[Any]]:
+    column = _column(entity, name)
+    if column in entity.personal:
+        # Stored encrypted with a fresh nonce each time: equal values never compare equal.
+        raise ValueError(f"{entity.name}.{name} is encrypted and cannot be matched in the database")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        wanted = [plain_value(entity, column, v) for v in value if v is not None]
+        parts = [f"{column} IN ({', '.join('?' * len(wanted))})"] if wanted else []
+        if any(v is None for v in value):
+            parts.append(f"{column} IS NULL")
+        return (f"({' OR '.join(parts)})" if parts else "1 = 0"), wanted
+    if value is None:
+        return f"{column} IS NULL", []
+    return f"{column} = ?", [plain_value(entity, column, value)]
+
+
+def find_by(
+    db: Tx,
+    keyring: Keyring,
+    entity_name: str,
+    /,
+    *,
+    include_deleted: bool = False,
+    order_by: tuple[str, ...] = ("created_at", "id"),
+    limit: int | None = None,
+    **equals: Any,
+) -> list[dict[str, Any]]:
+    """Records of ``entity_name`` whose columns equal the keywords given, decoded.
+
+    Each keyword is a column of the entity (one of its fields, or id, agency_id,
+    family_id, version, created_at, updated_at): ``status="open"`` matches equal values,
+    ``None`` matches NULL, a list / tuple / set matches any of its values (IN; empty: no
+    rows). Encrypted (personal) fields cannot be matched. ``order_by`` names columns, a
+    leading ``-`` for descending; NULLs sort first ascending and last descending on every
+    engine. Unknown column names raise ``KeyError``: nothing a caller passes is put into
+    the SQL except as a parameter."""
+    entity = ENTITIES[entity_name]
+    conditions, params = [], []
+    for name, value in equals.items():
+        cond, values = _match(entity, name, value)
+        conditions.append(cond)
+        params += values
+    if not include_deleted:
+        conditions.append("deleted = 0")
+    order = []
+    for key in order_by:
+        descending = key.startswith("-")
+        column = _column(entity, key[1:] if descending else key)
+        order.append(f"{column} DESC NULLS LAST" if descending else f"{column} ASC NULLS FIRST")
+    sql = f"SELECT * FROM {entity.table}"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [decode_row(keyring, entity, r) for r in _rows(db, sql, params)]

@@ -20,6 +20,7 @@ from .. import audit
 from .attention import AttentionRead, list_attention
 from ..access import Principal, require_role
 from ..security.limits import INT64_MAX
+from ..storage import held as held_store
 from ..storage.db import Database
 
 
@@ -104,13 +105,8 @@ class SyncController(Controller):
         """Refused ops, newest first: a supervisor sees their team's workers', an admin their
         agency's. (Each phone shows its own refused entries where they were made.)"""
         require_role(principal, "supervisor", "admin")
-        cond, params = held_mod.scope_condition(principal)
         with store.read() as db:
-            rows = list(db.query(
-                f"SELECT h.* FROM sync_quarantine h WHERE {cond} ORDER BY h.received_at DESC, h.rowid DESC LIMIT ?",
-                [*params, limit],
-            ))
-            return [_quarantine_read(store, r) for r in rows]
+            return [_quarantine_read(store, r) for r in held_store.quarantined_for(db, principal, limit)]
 
 
 class HeldController(Controller):
