@@ -184,6 +184,18 @@ def test_a_signed_visit_is_never_edited_and_the_edit_is_quarantined(client, stor
     assert client.get("/api/v1/sync/quarantine", headers=other_admin).json() == []
 
 
+def test_refused_ops_are_listed_newest_first(client, store, world):
+    phone = Phone(client, "prac_a1")
+    fam, child = world.families["own"], world.persons["own"]
+    for name in ("first", "second", "third"):
+        phone.model.set("person", child, fam, name, "x")
+    assert [r["status"] for r in phone.push()["results"]] == ["rejected"] * 3
+    phone.model.set("person", child, fam, "fourth", "x")
+    phone.push()
+    quarantined = client.get("/api/v1/sync/quarantine", headers=auth(login(client, "admin_a"))).json()
+    assert [q["op"]["field"] for q in quarantined] == ["fourth", "third", "second", "first"]
+
+
 def test_ops_on_families_out_of_reach_are_held_or_refused_never_errors_and_do_not_block_later_ops(client, store, world):
     phone = Phone(client, "prac_a1")
     own, child = world.families["own"], world.persons["own"]
