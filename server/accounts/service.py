@@ -15,9 +15,9 @@ from ..clock import now_iso
 from ..errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
 from ..settings import Settings
-from ..storage import accounts as store
+from ..storage import accounts as repo
 from ..storage.crypto import Keyring, is_encrypted
-from ..storage.tx import Tx
+from ..storage.tx import ConstraintViolated, Tx
 from .schemas import DeviceRead, LoginCreate, SessionRead, TeamMemberRead, UserCreate, UserRead
 
 BAD_SIGN_IN = "The username or password is not right."
@@ -72,9 +72,10 @@ def create_user(
                 "The password is not acceptable.",
                 errors=[FieldError("body.password", f"The password {p}.") for p in problems],
             )
-    if store.username_taken(db, username):
-        raise Conflict("That username is taken.", errors=[FieldError("body.username", "already in use")])
-    if team_id and not store.team_in_agency(db, team_id, agency_id):
+    taken = Conflict("That username is taken.", errors=[FieldError("body.username", "already in use")])
+    if repo.username_taken(db, username):
+        raise taken
+    if team_id and not repo.team_in_agency(db, team_id, agency_id):
         raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team in this agency")])
     row = {
         "id": user_id or new_id(),
@@ -88,7 +89,10 @@ def create_user(
         "disabled_at": None,
         "created_at": now_iso(),
     }
-    store.insert_user(db, row)
+    try:
+        repo.insert_user(db, row)
+    except ConstraintViolated:  # taken meanwhile by a concurrent create
+        raise taken from None
     return row
 
 
@@ -97,13 +101,13 @@ def trusted_device(db: Tx, body: LoginCreate) -> str | None:
     sign-in has its own back-off, untouched by guessing from elsewhere."""
     if not body.device_id:
         return None
-    return store.enrolled_device(db, body.username, body.device_id)
+    return repo.enrolled_device(db, body.username, body.device_id)
 
 
 def check_credentials(db: Tx, settings: Settings, body: LoginCreate) -> dict[str, Any] | None:
     """The user whose password this is, or None. Hashes (the dummy hash for an unknown
     user too), so call it outside any write transaction: it takes a tenth of a second."""
-    user = store.user_by_username(db, body.username)
+    user = repo.user_by_username(db, body.username)
     if user is None:
         burn_time(body.password)
         return None
@@ -121,7 +125,7 @@ def start_session(
 ) -> SessionRead:
     """The write half of a sign-in whose password ``check_credentials`` accepted (refused
     if the account changed meanwhile: disabled, or its password changed)."""
-    user = store.user_by_id(db, checked["id"])
+    user = repo.user_by_id(db, checked["id"])
     if user is None or user["disabled_at"] or user["password_hash"] != checked["password_hash"]:
         raise Unauthorized(BAD_SIGN_IN)
     device = _enrol_or_reuse_device(db, keyring, user, body)
@@ -157,7 +161,7 @@ def _enrol_or_reuse_device(
     db: Tx, keyring: Keyring, user: dict[str, Any], body: LoginCreate
 ) -> dict[str, Any]:
     if body.device_id:
-        device = store.device_by_id(db, body.device_id)
+        device = repo.device_by_id(db, body.device_id)
         if device is not None:
             if device["user_id"] != user["id"]:
                 raise InvalidInput(
@@ -183,7 +187,7 @@ def _enrol_or_reuse_device(
         "revoked_at": None,
         "revoked_by": None,
     }
-    store.insert_device(db, device)
+    repo.insert_device(db, device)
     audit.record(db, "device-enrolled", agency_id=user["agency_id"], user_id=user["id"], device_id=device_id,
                  entity="device", entity_id=device_id)
     return device
@@ -200,25 +204,25 @@ def logout(db: Tx, p: Principal) -> None:
 
 
 def list_users(db: Tx, p: Principal) -> list[UserRead]:
-    return [user_read(r) for r in store.users_visible(db, p)]
+    return [user_read(r) for r in repo.users_visible(db, p)]
 
 
 def list_team(db: Tx, p: Principal) -> list[TeamMemberRead]:
     """Names of the caller's team (an admin: the agency), so a practitioner's phone can say
     who decided on a flag or who a follow-up is for: staff names only, no family data."""
-    rows = store.team_members(db, p.agency_id, p.team_id, whole_agency=p.role == "admin")
+    rows = repo.team_members(db, p.agency_id, p.team_id, whole_agency=p.role == "admin")
     return [TeamMemberRead(id=r["id"], display_name=r["display_name"], role=r["role"]) for r in rows]
 
 
 def get_user_row(db: Tx, p: Principal, user_id: str) -> dict[str, Any]:
-    row = store.user_visible(db, p, user_id)
+    row = repo.user_visible(db, p, user_id)
     if row is None:
         raise NotFound("No such user.")
     return row
 
 
 def set_user_disabled(db: Tx, user: dict[str, Any], disabled: bool, actor: dict[str, Any]) -> None:
-    store.set_disabled_at(db, user["id"], now_iso() if disabled else None)
+    repo.set_disabled_at(db, user["id"], now_iso() if disabled else None)
     if disabled:
         tokens.revoke_user_tokens(db, user["id"])
     audit.record(db, "user-disabled" if disabled else "user-enabled", entity="user", entity_id=user["id"], **actor)
@@ -226,9 +230,9 @@ def set_user_disabled(db: Tx, user: dict[str, Any], disabled: bool, actor: dict[
 
 def list_devices(db: Tx, p: Principal) -> list[DeviceRead]:
     if p.role == "practitioner":
-        rows = store.devices_of_user(db, p.user_id)
+        rows = repo.devices_of_user(db, p.user_id)
     else:
-        rows = store.devices_visible(db, p)
+        rows = repo.devices_visible(db, p)
     return [device_read(db.keyring, r) for r in rows]
 
 
@@ -236,7 +240,7 @@ def revoke_device(db: Tx, device_id: str, actor: dict[str, Any], p: Principal | 
     """Revoke a device: its tokens stop working at once; at its next contact it is told
     to upload what it holds and then wipe. ``p`` limits whose devices may be revoked
     (yourself, or an admin in the same agency); the CLI passes none."""
-    device = store.device_by_id(db, device_id)
+    device = repo.device_by_id(db, device_id)
     if device is None:
         raise NotFound("No such device.")
     if p is not None and device["user_id"] != p.user_id:
@@ -244,13 +248,13 @@ def revoke_device(db: Tx, device_id: str, actor: dict[str, Any], p: Principal | 
         if device["agency_id"] != p.agency_id:
             raise NotFound("No such device.")
     if not device["revoked_at"]:
-        store.mark_device_revoked(db, device_id, now_iso(), actor.get("user_id"))
+        repo.mark_device_revoked(db, device_id, now_iso(), actor.get("user_id"))
         # Access tokens are left in place on purpose: the middleware refuses them everywhere
         # except the sync handlers, so the phone can still hand over what it holds (held for
         # review) and be told to wipe. Its refresh token is refused from now on.
         audit.record(db, "device-revoked", entity="device", entity_id=device_id, alert=True,
-                     team_id=store.user_team(db, device["user_id"]), **actor)
-    return device_read(db.keyring, store.device_by_id(db, device_id))
+                     team_id=repo.user_team(db, device["user_id"]), **actor)
+    return device_read(db.keyring, repo.device_by_id(db, device_id))
 
 
 def create_user_as(db: Tx, p: Principal, body: UserCreate) -> UserRead:

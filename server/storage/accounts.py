@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .scope import user_condition
-from .tx import Tx
+from .tx import Tx, translate
 
 if TYPE_CHECKING:
     from ..access import Principal
@@ -22,8 +22,15 @@ def _one(db: Tx, sql: str, params: list[Any]) -> dict[str, Any] | None:
 
 
 def _insert(db: Tx, table: str, row: dict[str, Any]) -> None:
+    """Raises ConstraintViolated for a taken key (a username, a device id), Busy when locked."""
     columns = ", ".join(row)
-    db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+    try:
+        db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+    except Exception as exc:
+        mapped = translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
 # -- agencies and teams -------------------------------------------------------------------
