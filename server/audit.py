@@ -11,10 +11,9 @@ on ``audit_events`` as defence in depth. ``verify`` walks the chain and names th
 entry that was changed, removed or re-ordered.
 
 Appending reads the chain's tail and inserts after it; that is only correct while this
-connection holds the write lock, which ``store.write()`` (``BEGIN IMMEDIATE``) gives. A
-call outside any transaction takes the lock itself; a call inside a deferred read
-transaction whose snapshot is stale is refused by SQLite (SQLITE_BUSY_SNAPSHOT), so the
-chain can never fork.
+connection holds the write lock, which ``store.write()`` gives. A call outside any
+transaction takes the lock itself (``storage/audit_log.py`` says how, and why the chain
+can never fork).
 
 The chain alone cannot show that its *end* was cut off, wiped or rolled back: after each
 commit that appended to it, the head is written to an anchor outside the database
@@ -33,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from .clock import now_iso
+from .storage import audit_log
+from .storage.tx import Tx
 
 GENESIS = "0" * 64
 _HASHED = ("seq", "at", "agency_id", "user_id", "device_id", "client_id", "action", "entity", "entity_id",
@@ -60,7 +59,7 @@ def entry_hash(key: bytes, row: dict[str, Any]) -> str:
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def _keyring_of(db: sqlite_utils.Database) -> Any:
+def _keyring_of(db: Tx) -> Any:
     keyring = getattr(db, "keyring", None)
     if keyring is None:
         raise RuntimeError("audit.record needs a connection from Database.connect() (it carries the keyring)")
@@ -68,7 +67,7 @@ def _keyring_of(db: sqlite_utils.Database) -> Any:
 
 
 def record(
-    db: sqlite_utils.Database,
+    db: Tx,
     action: str,
     *,
     agency_id: str | None,
@@ -87,53 +86,35 @@ def record(
     supervisors of ``team_id`` and the agency's admins."""
     key = audit_key(_keyring_of(db))
     extra = {"alert": 1, "team_id": team_id} if alert else {}
-    if not db.conn.in_transaction:
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            seq = _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id,
-                          purpose, detail, extra)
-        except BaseException:
-            db.conn.execute("ROLLBACK")
-            after_rollback(db)
-            raise
-        db.conn.execute("COMMIT")
-        after_commit(db)
-        return seq
-    return _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
-                   detail, extra)
+    fields = {
+        "agency_id": agency_id, "user_id": user_id, "device_id": device_id, "client_id": client_id,
+        "action": action, "entity": entity, "entity_id": entity_id, "family_id": family_id, "purpose": purpose,
+        "detail": json.dumps(detail or {}, sort_keys=True),
+    }
+
+    def seal(seq: int, prev_hash: str | None) -> dict[str, Any]:
+        row = {"seq": seq, "at": now_iso(), **fields, "prev_hash": prev_hash or GENESIS, **extra}
+        row["hash"] = entry_hash(key, row)
+        return row
+
+    with audit_log.write_lock(db, after_commit, after_rollback):
+        seq = audit_log.append(db, seal)
+        db.audit_dirty = True  # type: ignore[attr-defined]
+    return seq
 
 
-def after_commit(db: sqlite_utils.Database) -> None:
+def after_commit(db: Tx) -> None:
     """Called by whoever commits: anchor the head if this transaction appended to it."""
     if not getattr(db, "audit_dirty", False):
         return
     db.audit_dirty = False  # type: ignore[attr-defined]
     anchor = getattr(db, "audit_anchor", None)
     if anchor is not None:
-        anchor.write_head(db.conn)
+        anchor.write_head(db)
 
 
-def after_rollback(db: sqlite_utils.Database) -> None:
+def after_rollback(db: Tx) -> None:
     db.audit_dirty = False  # type: ignore[attr-defined]
-
-
-def _append(db, key, action, agency_id, user_id, device_id, client_id, entity, entity_id, family_id, purpose,
-            detail, extra) -> int:
-    tail = db.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-    counter = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").fetchone()
-    # AUTOINCREMENT never reuses a number, so a removed tail entry leaves a visible gap.
-    seq = max(tail[0] if tail else 0, counter[0] if counter else 0) + 1
-    row = {
-        "seq": seq, "at": now_iso(), "agency_id": agency_id, "user_id": user_id, "device_id": device_id,
-        "client_id": client_id, "action": action, "entity": entity, "entity_id": entity_id,
-        "family_id": family_id, "purpose": purpose, "detail": json.dumps(detail or {}, sort_keys=True),
-        "prev_hash": tail[1] if tail and tail[1] else GENESIS, **extra,
-    }
-    row["hash"] = entry_hash(key, row)
-    columns = ", ".join(row)
-    db.execute(f"INSERT INTO audit_events ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
-    db.audit_dirty = True  # type: ignore[attr-defined]
-    return seq
 
 
 def by(principal: Any) -> dict[str, Any]:
@@ -159,7 +140,7 @@ class Verification:
         return not self.problems
 
 
-def verify(db: sqlite_utils.Database, keyring: Any, anchor: Path | None = None) -> Verification:
+def verify(db: Tx, keyring: Any, anchor: Path | None = None) -> Verification:
     """Walk the whole chain. Names each entry that was changed (its hash no longer
     matches), removed (a gap in the sequence, or a missing tail) or not sealed; with
     ``anchor``, also a trail cut off at its end, wiped or rolled back (see audit_anchor)."""
@@ -168,7 +149,7 @@ def verify(db: sqlite_utils.Database, keyring: Any, anchor: Path | None = None) 
     prev_seq = 0
     prev_hash = GENESIS
     hashes: dict[int, str] = {}
-    for row in db.query("SELECT * FROM audit_events ORDER BY seq"):
+    for row in audit_log.entries(db):
         out.entries += 1
         seq = row["seq"]
         hashes[seq] = row["hash"] or ""
@@ -186,33 +167,21 @@ def verify(db: sqlite_utils.Database, keyring: Any, anchor: Path | None = None) 
             out.problems.append(f"audit entry {seq} does not follow entry {prev_seq} (the chain is broken)")
             out.bad_entries.append(seq)
         prev_seq, prev_hash = seq, row["hash"] or ""
-    counter = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'").fetchone()
-    if counter and counter[0] > prev_seq:
-        missing = f"{counter[0]}" if counter[0] == prev_seq + 1 else f"{prev_seq + 1} to {counter[0]}"
+    counter = audit_log.counter(db)
+    if counter > prev_seq:
+        missing = f"{counter}" if counter == prev_seq + 1 else f"{prev_seq + 1} to {counter}"
         out.problems.append(f"audit entry {missing} was deleted (the end of the trail is missing)")
-        out.bad_entries.extend(range(prev_seq + 1, counter[0] + 1))
+        out.bad_entries.extend(range(prev_seq + 1, counter + 1))
     out.head = prev_hash
     if anchor is not None:
         from . import audit_anchor
 
-        found = audit_anchor.check(db.conn, keyring, anchor, hashes)
+        found = audit_anchor.check(db, keyring, anchor, hashes)
         out.problems += found.problems
         out.notes += found.notes
     return out
 
 
-def family_history(db: sqlite_utils.Database, agency_id: str, family_id: str, limit: int, before: int | None):
+def family_history(db: Tx, agency_id: str, family_id: str, limit: int, before: int | None):
     """Audit entries about one family, newest first, with the acting user's name."""
-    params: list[Any] = [agency_id, family_id]
-    older = ""
-    if before is not None:
-        older = " AND a.seq < ?"
-        params.append(before)
-    params.append(limit)
-    return list(db.query(
-        "SELECT a.seq, a.at, a.action, a.entity, a.entity_id, a.purpose, a.user_id, a.device_id, a.client_id,"
-        " u.display_name AS user_name, u.role AS user_role"
-        " FROM audit_events a LEFT JOIN users u ON u.id = a.user_id"
-        f" WHERE a.agency_id = ? AND a.family_id = ?{older} ORDER BY a.seq DESC LIMIT ?",
-        params,
-    ))
+    return audit_log.family_history(db, agency_id, family_id, limit, before)

@@ -2,7 +2,7 @@
 
 The hash chain in ``audit_events`` shows a changed or removed entry *inside* the trail,
 but not a trail whose end was cut off (drop the trigger, delete every entry after N,
-reset ``sqlite_sequence``), wiped, or rolled back to an older copy: what is left is
+reset its counter), wiped, or rolled back to an older copy: what is left is
 still a valid chain. So after every commit that appended to the trail, the chain's head
 (seq, entry hash, the change log's position) is written as one JSON line, keyed with an
 HMAC under the keyring, to an append-only file in another directory, and optionally
@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from .clock import now_iso
+from .storage import audit_log
+from .storage.tx import Tx
 
 log = logging.getLogger("hearthside.audit")
 FORMAT = 1
@@ -62,12 +64,9 @@ def sign(keyring: Any, fields: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
-def committed_head(conn: Any) -> tuple[int, str, int]:
+def committed_head(db: Tx) -> tuple[int, str, int]:
     """(seq, hash, change-log seq) of what is committed now."""
-    tail = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
-    log_seq = conn.execute("SELECT max(seq) FROM change_log").fetchone()[0] if conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'change_log'").fetchone() else None
-    return (tail[0], tail[1] or "", log_seq or 0) if tail else (0, "", log_seq or 0)
+    return audit_log.committed_head(db)
 
 
 def _syslog_handler(target: str) -> logging.Handler | None:
@@ -105,11 +104,11 @@ class Anchor:
         if self._syslog is not None:
             self._syslog.emit(logging.makeLogRecord({"msg": line, "levelno": logging.INFO, "levelname": "INFO"}))
 
-    def write_head(self, conn: Any) -> None:
+    def write_head(self, db: Tx) -> None:
         """After a commit that appended to the trail: anchor what is committed now (which
         may include other writers' entries; a later head covers the earlier ones)."""
         try:
-            seq, digest, log_seq = committed_head(conn)
+            seq, digest, log_seq = committed_head(db)
             with self._lock:
                 if seq <= self._last_seq:
                     return
@@ -148,7 +147,7 @@ def read_lines(path: Path, keyring: Any) -> tuple[list[dict[str, Any]], list[str
     return lines, problems
 
 
-def check(conn: Any, keyring: Any, path: Path, hashes: dict[int, str]) -> AnchorCheck:
+def check(db: Tx, keyring: Any, path: Path, hashes: dict[int, str]) -> AnchorCheck:
     """Compare the database's trail (``hashes``: seq -> entry hash) with the anchor."""
     out = AnchorCheck()
     db_head = max(hashes, default=0)
@@ -179,7 +178,7 @@ def check(conn: Any, keyring: Any, path: Path, hashes: dict[int, str]) -> Anchor
         if db_head == 0:
             out.problems.append(f"every audit entry was deleted: the anchor recorded entry {top} on {at}, "
                                 "the database holds none")
-        elif committed_head(conn)[2] < int(anchored.get("log_seq") or 0):
+        elif committed_head(db)[2] < int(anchored.get("log_seq") or 0):
             out.problems.append(f"the database was rolled back to an older copy: it ends at audit entry {db_head} "
                                 f"but entry {top} was anchored on {at} (entries {missing} and the changes after "
                                 "them are missing; an older backup put in place without `hearthside restore`?)")
@@ -196,13 +195,9 @@ def check(conn: Any, keyring: Any, path: Path, hashes: dict[int, str]) -> Anchor
 def record_restore(path: Path, keyring: Any, db_path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Anchor a restore: the backup put in place and the head it holds, so ``verify``
     names the database as restored (not cut off, not silently intact)."""
-    import sqlite3
+    from .storage.backup import committed_head_of_file
 
-    conn = sqlite3.connect(db_path)
-    try:
-        seq, digest, log_seq = committed_head(conn)
-    finally:
-        conn.close()
+    seq, digest, log_seq = committed_head_of_file(db_path)
     fields = {"kind": "restore", "seq": seq, "hash": digest, "log_seq": log_seq,
               "backup_sha256": manifest.get("sha256"), "backup_taken_at": manifest.get("started_at")}
     Anchor(path, keyring).append(fields)

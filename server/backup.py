@@ -1,4 +1,4 @@
-"""Online backups through SQLite's backup API, and restore.
+"""Online backups of the SQLite database, and restore.
 
 ``backup`` copies a consistent snapshot of the live database (writers keep going; the copy
 holds everything committed before the snapshot) into ``DIR/hearthside-<time>.db`` and
@@ -18,12 +18,12 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
-import uuid
 from pathlib import Path
 from typing import Any
 
 from .clock import now_iso
+from .storage import backup as db_files
+from .storage.backup import new_log_epoch  # noqa: F401 - part of restore, used by its tests
 
 DB_NAME = "hearthside.db"
 
@@ -36,20 +36,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _key_ids(conn: sqlite3.Connection) -> list[str]:
-    kids: set[str] = set()
-    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"):
-        for col in conn.execute(f"PRAGMA table_info([{table}])"):
-            if col[2].upper() != "TEXT":
-                continue
-            for (kid,) in conn.execute(
-                f"SELECT DISTINCT substr([{col[1]}], 4, instr(substr([{col[1]}], 4), '.') - 1) FROM [{table}]"
-                f" WHERE [{col[1]}] LIKE 'e1.%'"
-            ):
-                kids.add(kid)
-    return sorted(kids)
-
-
 def backup(db_path: Path, out_dir: Path) -> tuple[Path, dict[str, Any]]:
     """Take an online, consistent copy of ``db_path`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -58,33 +44,10 @@ def backup(db_path: Path, out_dir: Path) -> tuple[Path, dict[str, Any]]:
     stamp = started.replace(":", "").replace("-", "").replace(".", "")
     target = out_dir / f"hearthside-{stamp}.db"
     partial = target.with_suffix(".db.partial")
-    src = sqlite3.connect(db_path, timeout=30)
-    try:
-        src.execute("PRAGMA busy_timeout=30000")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.close(fd)
-        dst = sqlite3.connect(partial)
-        try:
-            # pages=-1: the whole database in one step, so the copy is one snapshot even
-            # while devices keep writing.
-            src.backup(dst, pages=-1)
-            dst.execute("PRAGMA journal_mode=DELETE")
-            counts = {
-                t: dst.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0]
-                for (t,) in dst.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            }
-            migrations = [r[0] for r in dst.execute("SELECT name FROM _sqlite_migrations ORDER BY applied_at")] \
-                if "_sqlite_migrations" in counts else []
-            integrity = dst.execute("PRAGMA integrity_check").fetchone()[0]
-            kids = _key_ids(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    if integrity != "ok":
+    copied = db_files.online_copy(db_path, partial)
+    if copied.integrity != "ok":
         partial.unlink(missing_ok=True)
-        raise RuntimeError(f"the backup copy failed its integrity check: {integrity}")
+        raise RuntimeError(f"the backup copy failed its integrity check: {copied.integrity}")
     os.replace(partial, target)
     manifest = {
         "format": "hearthside-backup/1",
@@ -93,9 +56,9 @@ def backup(db_path: Path, out_dir: Path) -> tuple[Path, dict[str, Any]]:
         "finished_at": now_iso(),
         "sha256": _sha256(target),
         "bytes": target.stat().st_size,
-        "tables": counts,
-        "migrations": migrations,
-        "key_ids_needed": kids,
+        "tables": copied.tables,
+        "migrations": copied.migrations,
+        "key_ids_needed": copied.key_ids,
         "keys_included": False,
     }
     manifest_path = target.with_suffix(".manifest.json")
@@ -111,18 +74,6 @@ def read_manifest(backup_path: Path) -> dict[str, Any]:
     return json.loads(manifest_path.read_text())
 
 
-def new_log_epoch(conn: sqlite3.Connection) -> str | None:
-    """Give a restored database's change log a new identity. A backup from before the log
-    had one gets one from its migration when the server starts, new all the same."""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_meta'").fetchone():
-        return None
-    epoch = str(uuid.uuid4())
-    with conn:
-        conn.execute("INSERT INTO sync_meta (key, value) VALUES ('log_epoch', ?)"
-                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [epoch])
-    return epoch
-
-
 def restore(backup_path: Path, data_dir: Path, *, force: bool = False) -> dict[str, Any]:
     """Put a backup in place as ``data_dir``'s database. Refuses to replace an existing
     database without ``force`` (stop the server first either way)."""
@@ -136,13 +87,9 @@ def restore(backup_path: Path, data_dir: Path, *, force: bool = False) -> dict[s
     tmp = data_dir / (DB_NAME + ".restoring")
     shutil.copyfile(backup_path, tmp)
     os.chmod(tmp, 0o600)
-    conn = sqlite3.connect(tmp)
-    try:
-        ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if ok == "ok":
-            manifest = {**manifest, "log_epoch": new_log_epoch(conn)}
-    finally:
-        conn.close()
+    ok, epoch = db_files.check_and_renew_epoch(tmp)
+    if ok == "ok":
+        manifest = {**manifest, "log_epoch": epoch}
     if ok != "ok":
         tmp.unlink()
         raise ValueError(f"the backup failed its integrity check: {ok}")

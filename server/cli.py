@@ -116,11 +116,13 @@ def agency_create(name: str, timezone: str, data_dir: Path | None) -> None:
     from .clock import now_iso
     from .ids import new_id
 
+    from .storage import accounts
+
     store = _store(_settings(data_dir))
     with store.write() as db:
         agency_id = new_id()
-        db["agencies"].insert({"id": agency_id, "name": name, "timezone": timezone, "settings": "{}",
-                               "created_at": now_iso()})
+        accounts.insert_agency(db, {"id": agency_id, "name": name, "timezone": timezone, "settings": "{}",
+                                    "created_at": now_iso()})
     click.echo(agency_id)
 
 
@@ -133,11 +135,13 @@ def team_create(agency_ref: str, name: str, data_dir: Path | None) -> None:
     from .clock import now_iso
     from .ids import new_id
 
+    from .storage import accounts
+
     store = _store(_settings(data_dir))
     with store.write() as db:
         agency_id = _agency_id(db, agency_ref)
         team_id = new_id()
-        db["teams"].insert({"id": team_id, "agency_id": agency_id, "name": name, "created_at": now_iso()})
+        accounts.insert_team(db, {"id": team_id, "agency_id": agency_id, "name": name, "created_at": now_iso()})
     click.echo(team_id)
 
 
@@ -147,10 +151,12 @@ _register_agency_integration(agency, data_dir_option, lambda data_dir: _store(_s
 
 
 def _agency_id(db, ref: str) -> str:
-    rows = list(db.query("SELECT id FROM agencies WHERE id = ? OR name = ?", [ref, ref]))
+    from .storage import accounts
+
+    rows = accounts.agency_ids_by_ref(db, ref)
     if len(rows) != 1:
         raise click.ClickException(f"No single agency matches {ref!r}.")
-    return rows[0]["id"]
+    return rows[0]
 
 
 @main.group()
@@ -192,13 +198,14 @@ def user_create(agency_ref, username, display_name, role, team_id, password_stdi
 def user_disable(username: str, data_dir: Path | None) -> None:
     """Disable an account: its sessions end at once."""
     from .accounts.service import set_user_disabled
+    from .storage import accounts
 
     store = _store(_settings(data_dir))
     with store.write() as db:
-        rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
-        if not rows:
+        found = accounts.user_by_username(db, username)
+        if found is None:
             raise click.ClickException(f"No user {username!r}.")
-        set_user_disabled(db, rows[0], True, {"agency_id": rows[0]["agency_id"], "purpose": "cli"})
+        set_user_disabled(db, found, True, {"agency_id": found["agency_id"], "purpose": "cli"})
     click.echo(f"Disabled {username}.")
 
 
@@ -215,12 +222,12 @@ def device_revoke(device_id: str, data_dir: Path | None) -> None:
     contact it uploads what it holds and then wipes."""
     from .accounts.service import revoke_device
     from .errors import NotFound
+    from .storage import accounts
 
     store = _store(_settings(data_dir))
     try:
         with store.write() as db:
-            rows = list(db.query("SELECT agency_id FROM devices WHERE id = ?", [device_id]))
-            revoke_device(db, device_id, {"agency_id": rows[0]["agency_id"] if rows else None, "purpose": "cli"})
+            revoke_device(db, device_id, {"agency_id": accounts.device_agency(db, device_id), "purpose": "cli"})
     except NotFound:
         raise click.ClickException(f"No device {device_id!r}.") from None
     click.echo(f"Revoked {device_id}.")
@@ -240,13 +247,14 @@ main.add_command(model)
 def user_unlock(username: str, data_dir: Path | None) -> None:
     """Clear every sign-in delay on an account (failed sign-ins never lock it)."""
     from .security.throttle import unlock
+    from .storage import accounts
 
     store = _store(_settings(data_dir))
     with store.write() as db:
-        rows = list(db.query("SELECT * FROM users WHERE username = ?", [username]))
-        if not rows:
+        found = accounts.user_by_username(db, username)
+        if found is None:
             raise click.ClickException(f"No user {username!r}.")
-        unlock(db, store.keyring, rows[0], {"agency_id": rows[0]["agency_id"], "purpose": "cli"})
+        unlock(db, store.keyring, found, {"agency_id": found["agency_id"], "purpose": "cli"})
     click.echo(f"Unlocked {username}: sign-in delays cleared.")
 
 

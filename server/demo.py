@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from sync import merge
 from sync.protocol import Op
 from sync.writer import make_create
@@ -22,9 +20,10 @@ from .accounts.service import create_user
 from .auth.passwords import DEMO_PASSWORD
 from .clock import now_iso, utcnow
 from .ids import stable_id
-from .storage import records
+from .storage import accounts, records
 from .storage.crypto import Keyring
 from .storage.db import Database
+from .storage.tx import Tx
 
 AGENCY = "Demo Health Visiting Service"
 USERS = [
@@ -159,7 +158,7 @@ def seed_demo(store: Database) -> bool:
     """Seed the demo data; returns False (changing nothing) when it is already there."""
     agency_id = _sid("agency")
     with store.write() as db:
-        if list(db.query("SELECT 1 FROM agencies WHERE id = ?", [agency_id])):
+        if accounts.agency_exists(db, agency_id):
             return False
         _seed(db, store.keyring, agency_id)
     return True
@@ -172,14 +171,14 @@ class _Ops(list):
         self.append(make_create(entity, record_id, family_id, {k: v for k, v in values.items() if v is not None}))
 
 
-def _seed(db: sqlite_utils.Database, keyring: Keyring, agency_id: str) -> None:
+def _seed(db: Tx, keyring: Keyring, agency_id: str) -> None:
     at = now_iso()
     today = utcnow().date()
     team_id = _sid("team")
-    db["agencies"].insert({"id": agency_id, "name": AGENCY, "timezone": "Europe/London", "settings": "{}",
-                           "created_at": at})
-    db["teams"].insert({"id": team_id, "agency_id": agency_id, "name": "Elmbridge Vale Health Visiting",
-                        "created_at": at})
+    accounts.insert_agency(db, {"id": agency_id, "name": AGENCY, "timezone": "Europe/London", "settings": "{}",
+                                "created_at": at})
+    accounts.insert_team(db, {"id": team_id, "agency_id": agency_id, "name": "Elmbridge Vale Health Visiting",
+                              "created_at": at})
     user_ids = {}
     for username, display, role in USERS:
         row = create_user(db, agency_id=agency_id, username=username, display_name=display, role=role,
@@ -223,7 +222,7 @@ def _seed(db: sqlite_utils.Database, keyring: Keyring, agency_id: str) -> None:
     _apply(db, keyring, agency_id, ops)
 
 
-def _apply(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, ops: list[Op]) -> None:
+def _apply(db: Tx, keyring: Keyring, agency_id: str, ops: list[Op]) -> None:
     """Apply the seed as the server's own writes. No hooks: the rules are not run over
     invented history (the seed's follow-ups and flags are written out below). Anything the
     merge refuses is a defect in the seed: the whole seed fails and leaves nothing."""

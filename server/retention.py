@@ -19,24 +19,21 @@ change). An open family is never due.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import sqlite_utils
-
 from .clock import parse_iso
-from .storage import records
+from .storage import accounts, subject_access
 from .storage.crypto import Keyring
+from .storage.tx import Tx
 
 DEFAULTS = {"child_until_age": 25, "child_until_age_if_17_at_end": 26, "adult_years_after_end": 8}
 CHILD_ROLES = {"child", "unborn"}
 
 
-def rules_for(db: sqlite_utils.Database, agency_id: str) -> dict[str, int]:
-    rows = list(db.query("SELECT settings FROM agencies WHERE id = ?", [agency_id]))
-    settings = json.loads(rows[0]["settings"] or "{}") if rows else {}
+def rules_for(db: Tx, agency_id: str) -> dict[str, int]:
+    settings = accounts.agency_settings(db, agency_id) or {}
     custom = settings.get("retention") or {}
     return {k: int(custom.get(k, v)) for k, v in DEFAULTS.items()}
 
@@ -101,9 +98,9 @@ class Due:
         return self.review_on is not None
 
 
-def family_review(db: sqlite_utils.Database, keyring: Keyring, family: dict[str, Any],
+def family_review(db: Tx, keyring: Keyring, family: dict[str, Any],
                   rules: dict[str, int]) -> Due:
-    persons = records.find(db, keyring, "person", "family_id = ?", [family["id"]], include_deleted=True)
+    persons = subject_access.family_records(db, keyring, "person", family["id"])
     ended = end_of_care(family)
     klass = family_class(persons)
     review, reason, driver = None, "care has not ended", None
@@ -118,15 +115,11 @@ def family_review(db: sqlite_utils.Database, keyring: Keyring, family: dict[str,
     return Due(family["agency_id"], family["id"], klass, ended, review, reason, driver)
 
 
-def report(db: sqlite_utils.Database, keyring: Keyring, as_of: date, agency_id: str | None = None) -> list[Due]:
+def report(db: Tx, keyring: Keyring, as_of: date, agency_id: str | None = None) -> list[Due]:
     """Closed families whose review date is on or before ``as_of``, oldest first."""
-    where, params = "status = 'closed'", []
-    if agency_id:
-        where += " AND agency_id = ?"
-        params.append(agency_id)
     out = []
     rules_cache: dict[str, dict[str, int]] = {}
-    for family in records.find(db, keyring, "family", where, params, include_deleted=True, order_by="id"):
+    for family in subject_access.closed_families(db, keyring, agency_id):
         rules = rules_cache.setdefault(family["agency_id"], rules_for(db, family["agency_id"]))
         item = family_review(db, keyring, family, rules)
         if item.review_on is not None and item.review_on <= as_of:

@@ -13,14 +13,13 @@ import html
 from datetime import date
 from typing import Any
 
-import sqlite_utils
-
 from . import audit, retention, sar_views
 from .access import Principal, require_role
 from .clock import now_iso
 from .errors import NotFound
-from .storage import records
+from .storage import audit_log, records, subject_access
 from .storage.crypto import Keyring
+from .storage.tx import Tx
 
 _META = {"field_meta", "agency_id", "deleted", "version"}
 
@@ -33,7 +32,7 @@ def _name(p: dict[str, Any]) -> str:
     return " ".join(x for x in (p.get("given_name"), p.get("family_name")) if x) or p["role"]
 
 
-def build(db: sqlite_utils.Database, keyring: Keyring, p: Principal, person_id: str) -> dict[str, Any]:
+def build(db: Tx, keyring: Keyring, p: Principal, person_id: str) -> dict[str, Any]:
     require_role(p, "admin")
     person = records.get(db, keyring, "person", person_id, include_deleted=True)
     if person is None or person["agency_id"] != p.agency_id:
@@ -41,8 +40,8 @@ def build(db: sqlite_utils.Database, keyring: Keyring, p: Principal, person_id: 
     family_id = person["family_id"]
     family = records.get(db, keyring, "family", family_id, include_deleted=True) or {}
 
-    def rows(entity: str, where: str = "family_id = ?", params: list[Any] | None = None) -> list[dict[str, Any]]:
-        return records.find(db, keyring, entity, where, params or [family_id], include_deleted=True)
+    def rows(entity: str) -> list[dict[str, Any]]:
+        return subject_access.family_records(db, keyring, entity, family_id)
 
     persons = {q["id"]: q for q in rows("person")}
     rules = retention.rules_for(db, p.agency_id)
@@ -103,13 +102,7 @@ def build(db: sqlite_utils.Database, keyring: Keyring, p: Principal, person_id: 
         "follow_ups": [tagged(f, f.get("subject_id")) for f in rows("follow_up")
                        if f.get("subject_id") in (person_id, None)],
         "flags": [tagged(f, f.get("subject_id")) for f in rows("flag") if f.get("subject_id") in (person_id, None)],
-        "access_history": [
-            dict(r) for r in db.query(
-                "SELECT a.seq, a.at, a.action, a.entity, a.entity_id, a.purpose, a.user_id, u.display_name AS user_name"
-                " FROM audit_events a LEFT JOIN users u ON u.id = a.user_id"
-                " WHERE a.agency_id = ? AND (a.entity_id = ? OR a.family_id = ?) ORDER BY a.seq",
-                [p.agency_id, person_id, family_id])
-        ],
+        "access_history": audit_log.person_history(db, p.agency_id, person_id, family_id),
     }
     audit.record(db, "subject-access-export", entity="person", entity_id=person_id, family_id=family_id,
                  purpose="subject access request", **audit.by(p))

@@ -8,6 +8,7 @@ from ..errors import DomainError, Unauthorized
 from ..security import refresh, sessions
 from ..security.throttle import Throttle, client_address
 from ..settings import Settings
+from ..storage import accounts
 from ..storage.db import Database
 from . import service
 from .schemas import DeviceRead, LoginCreate, RefreshCreate, SessionRead, TeamMemberRead, UserCreate, UserRead, UserUpdate
@@ -33,10 +34,10 @@ class AuthController(Controller):
         user = service.check_credentials(store.connect(), settings, data)
         if user is None:
             with store.write() as db:
-                rows = list(db.query("SELECT id, agency_id FROM users WHERE username = ?", [data.username]))
-                known = rows[0] if rows else {"id": None, "agency_id": None}
+                found = accounts.user_by_username(db, data.username)
+                known = found or {"id": None, "agency_id": None}
                 audit.record(db, "sign-in-failed", agency_id=known["agency_id"], user_id=known["id"],
-                             detail={"address": address, "known_user": bool(rows)})
+                             detail={"address": address, "known_user": found is not None})
             raise Unauthorized(service.BAD_SIGN_IN)
         try:
             with store.write() as db:
@@ -98,14 +99,13 @@ class AccountsController(Controller):
         with store.write() as db:
             row = service.get_user_row(db, principal, user_id)
             if data.display_name is not None:
-                db.execute("UPDATE users SET display_name = ? WHERE id = ?", [data.display_name, user_id])
+                accounts.set_display_name(db, user_id, data.display_name)
             if data.team_id is not None:
-                if not list(db.query("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?",
-                                     [data.team_id, principal.agency_id])):
+                if not accounts.team_in_agency(db, data.team_id, principal.agency_id):
                     from ..errors import FieldError, InvalidInput
 
                     raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team")])
-                db.execute("UPDATE users SET team_id = ? WHERE id = ?", [data.team_id, user_id])
+                accounts.set_team(db, user_id, data.team_id)
             if data.disabled is not None:
                 service.set_user_disabled(db, row, data.disabled, audit.by(principal))
             if data.display_name is not None or data.team_id is not None:

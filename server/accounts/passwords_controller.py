@@ -17,6 +17,7 @@ from ..clock import now_iso
 from ..errors import FieldError, InvalidInput, Unauthorized
 from ..security.throttle import Throttle, client_address
 from ..settings import Settings
+from ..storage import accounts
 from ..storage.db import Database
 from . import service
 from .schemas import PasswordChangeCreate, PasswordChangeRead, PasswordResetRead, SignOutEverywhereRead
@@ -59,12 +60,10 @@ class PasswordController(Controller):
         new_hash = hash_password(data.new_password)
         with store.write() as db:
             throttle.succeeded(db, attempt)
-            current = next(db.query("SELECT password_hash FROM users WHERE id = ?", [user["id"]]))
-            if current["password_hash"] != user["password_hash"]:
+            if accounts.password_hash_of(db, user["id"]) != user["password_hash"]:
                 raise Unauthorized("The password was changed meanwhile; sign in again.")
             changed_at = now_iso()
-            db.execute("UPDATE users SET password_hash = ?, must_change_password = 0, password_changed_at = ?"
-                       " WHERE id = ?", [new_hash, changed_at, user["id"]])
+            accounts.set_password(db, user["id"], new_hash, must_change=False, changed_at=changed_at)
             ended = tokens.revoke_user_tokens_except_device(db, user["id"], principal.device_id)
             audit.record(db, "password-changed", entity="user", entity_id=user["id"], **audit.by(principal),
                          detail={"other_tokens_revoked": ended})
@@ -79,8 +78,7 @@ class PasswordController(Controller):
         new_hash = hash_password(temporary)
         with store.write() as db:
             user = service.get_user_row(db, principal, user_id)
-            db.execute("UPDATE users SET password_hash = ?, must_change_password = 1, password_changed_at = ?"
-                       " WHERE id = ?", [new_hash, now_iso(), user["id"]])
+            accounts.set_password(db, user["id"], new_hash, must_change=True, changed_at=now_iso())
             tokens.revoke_user_tokens(db, user["id"])
             Throttle().forget_account(db, store.keyring, user["username"])
             audit.record(db, "password-reset", entity="user", entity_id=user["id"], **audit.by(principal))
@@ -90,9 +88,7 @@ class PasswordController(Controller):
     def sign_out_everywhere(self, store: Database, principal: Principal) -> SignOutEverywhereRead:
         """End every session of yours, on every device, this one included."""
         with store.write() as db:
-            devices = [r["device_id"] for r in db.query(
-                "SELECT DISTINCT device_id FROM tokens WHERE user_id = ? AND revoked_at IS NULL"
-                " AND expires_at > ?", [principal.user_id, now_iso()])]
+            devices = accounts.devices_with_live_tokens(db, principal.user_id, now_iso())
             tokens.revoke_user_tokens(db, principal.user_id)
             audit.record(db, "signed-out-everywhere", **audit.by(principal), detail={"devices": len(devices)})
         return SignOutEverywhereRead(devices_signed_out=len(devices))

@@ -7,17 +7,17 @@ import os
 from datetime import timedelta
 from typing import Any
 
-import sqlite_utils
-
 from .. import audit
-from ..access import Principal, require_role, user_condition
+from ..access import Principal, require_role
 from ..auth import tokens
 from ..auth.passwords import DEMO_PASSWORD, burn_time, hash_password, password_problems, verify_password
 from ..clock import now_iso
 from ..errors import Conflict, FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
 from ..settings import Settings
+from ..storage import accounts as repo
 from ..storage.crypto import Keyring, is_encrypted
+from ..storage.tx import ConstraintViolated, Tx
 from .schemas import DeviceRead, LoginCreate, SessionRead, TeamMemberRead, UserCreate, UserRead
 
 BAD_SIGN_IN = "The username or password is not right."
@@ -54,7 +54,7 @@ def device_read(keyring: Keyring, row: dict[str, Any]) -> DeviceRead:
 
 
 def create_user(
-    db: sqlite_utils.Database,
+    db: Tx,
     *,
     agency_id: str,
     username: str,
@@ -72,9 +72,10 @@ def create_user(
                 "The password is not acceptable.",
                 errors=[FieldError("body.password", f"The password {p}.") for p in problems],
             )
-    if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
-        raise Conflict("That username is taken.", errors=[FieldError("body.username", "already in use")])
-    if team_id and not list(db.query("SELECT 1 FROM teams WHERE id = ? AND agency_id = ?", [team_id, agency_id])):
+    taken = Conflict("That username is taken.", errors=[FieldError("body.username", "already in use")])
+    if repo.username_taken(db, username):
+        raise taken
+    if team_id and not repo.team_in_agency(db, team_id, agency_id):
         raise InvalidInput("No such team.", errors=[FieldError("body.team_id", "no such team in this agency")])
     row = {
         "id": user_id or new_id(),
@@ -88,29 +89,28 @@ def create_user(
         "disabled_at": None,
         "created_at": now_iso(),
     }
-    db["users"].insert(row)
+    try:
+        repo.insert_user(db, row)
+    except ConstraintViolated:  # taken meanwhile by a concurrent create
+        raise taken from None
     return row
 
 
-def trusted_device(db: sqlite_utils.Database, body: LoginCreate) -> str | None:
+def trusted_device(db: Tx, body: LoginCreate) -> str | None:
     """The sign-in's device id when it is enrolled (not revoked) to that account: such a
     sign-in has its own back-off, untouched by guessing from elsewhere."""
     if not body.device_id:
         return None
-    rows = list(db.query("SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id"
-                         " WHERE u.username = ? AND d.id = ? AND d.revoked_at IS NULL",
-                         [body.username, body.device_id]))
-    return rows[0]["id"] if rows else None
+    return repo.enrolled_device(db, body.username, body.device_id)
 
 
-def check_credentials(db: sqlite_utils.Database, settings: Settings, body: LoginCreate) -> dict[str, Any] | None:
+def check_credentials(db: Tx, settings: Settings, body: LoginCreate) -> dict[str, Any] | None:
     """The user whose password this is, or None. Hashes (the dummy hash for an unknown
     user too), so call it outside any write transaction: it takes a tenth of a second."""
-    rows = list(db.query("SELECT * FROM users WHERE username = ?", [body.username]))
-    if not rows:
+    user = repo.user_by_username(db, body.username)
+    if user is None:
         burn_time(body.password)
         return None
-    user = rows[0]
     ok = verify_password(body.password, user["password_hash"])
     # The demo users' shared password is published: it only opens a demo deployment.
     if ok and user["demo"] and not settings.demo:
@@ -121,21 +121,20 @@ def check_credentials(db: sqlite_utils.Database, settings: Settings, body: Login
 
 
 def start_session(
-    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, checked: dict[str, Any], body: LoginCreate
+    db: Tx, keyring: Keyring, settings: Settings, checked: dict[str, Any], body: LoginCreate
 ) -> SessionRead:
     """The write half of a sign-in whose password ``check_credentials`` accepted (refused
     if the account changed meanwhile: disabled, or its password changed)."""
-    rows = list(db.query("SELECT * FROM users WHERE id = ?", [checked["id"]]))
-    if not rows or rows[0]["disabled_at"] or rows[0]["password_hash"] != checked["password_hash"]:
+    user = repo.user_by_id(db, checked["id"])
+    if user is None or user["disabled_at"] or user["password_hash"] != checked["password_hash"]:
         raise Unauthorized(BAD_SIGN_IN)
-    user = rows[0]
     device = _enrol_or_reuse_device(db, keyring, user, body)
     audit.record(db, "sign-in", agency_id=user["agency_id"], user_id=user["id"], device_id=device["id"])
     return new_session(db, keyring, settings, user, device)
 
 
 def new_session(
-    db: sqlite_utils.Database, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any],
+    db: Tx, keyring: Keyring, settings: Settings, user: dict[str, Any], device: dict[str, Any],
     *, upload_only: bool = False,
 ) -> SessionRead:
     scope = "upload" if upload_only else "full"
@@ -159,12 +158,11 @@ def new_session(
 
 
 def _enrol_or_reuse_device(
-    db: sqlite_utils.Database, keyring: Keyring, user: dict[str, Any], body: LoginCreate
+    db: Tx, keyring: Keyring, user: dict[str, Any], body: LoginCreate
 ) -> dict[str, Any]:
     if body.device_id:
-        rows = list(db.query("SELECT * FROM devices WHERE id = ?", [body.device_id]))
-        if rows:
-            device = rows[0]
+        device = repo.device_by_id(db, body.device_id)
+        if device is not None:
             if device["user_id"] != user["id"]:
                 raise InvalidInput(
                     "This device is enrolled to someone else.",
@@ -189,7 +187,7 @@ def _enrol_or_reuse_device(
         "revoked_at": None,
         "revoked_by": None,
     }
-    db["devices"].insert(device)
+    repo.insert_device(db, device)
     audit.record(db, "device-enrolled", agency_id=user["agency_id"], user_id=user["id"], device_id=device_id,
                  entity="device", entity_id=device_id)
     return device
@@ -199,81 +197,67 @@ def escrow_key(keyring: Keyring, device: dict[str, Any]) -> str:
     return keyring.decrypt(device["escrow_key"], f"devices/{device['id']}/escrow_key").decode()
 
 
-def logout(db: sqlite_utils.Database, p: Principal) -> None:
+def logout(db: Tx, p: Principal) -> None:
     """Sign out this device: all its tokens stop working (the enrolment stays)."""
     tokens.revoke_device_tokens(db, p.device_id)
     audit.record(db, "sign-out", **audit.by(p))
 
 
-def list_users(db: sqlite_utils.Database, p: Principal) -> list[UserRead]:
-    cond, params = user_condition(p)
-    return [user_read(r) for r in db.query(f"SELECT * FROM users WHERE {cond} ORDER BY username", params)]
+def list_users(db: Tx, p: Principal) -> list[UserRead]:
+    return [user_read(r) for r in repo.users_visible(db, p)]
 
 
-def list_team(db: sqlite_utils.Database, p: Principal) -> list[TeamMemberRead]:
+def list_team(db: Tx, p: Principal) -> list[TeamMemberRead]:
     """Names of the caller's team (an admin: the agency), so a practitioner's phone can say
     who decided on a flag or who a follow-up is for: staff names only, no family data."""
-    if p.role == "admin":
-        cond, params = "agency_id = ?", [p.agency_id]
-    else:
-        cond, params = "agency_id = ? AND team_id IS ?", [p.agency_id, p.team_id]
-    rows = db.query(f"SELECT id, display_name, role FROM users WHERE {cond} ORDER BY display_name, id", params)
+    rows = repo.team_members(db, p.agency_id, p.team_id, whole_agency=p.role == "admin")
     return [TeamMemberRead(id=r["id"], display_name=r["display_name"], role=r["role"]) for r in rows]
 
 
-def get_user_row(db: sqlite_utils.Database, p: Principal, user_id: str) -> dict[str, Any]:
-    cond, params = user_condition(p)
-    rows = list(db.query(f"SELECT * FROM users WHERE id = ? AND {cond}", [user_id, *params]))
-    if not rows:
+def get_user_row(db: Tx, p: Principal, user_id: str) -> dict[str, Any]:
+    row = repo.user_visible(db, p, user_id)
+    if row is None:
         raise NotFound("No such user.")
-    return rows[0]
+    return row
 
 
-def set_user_disabled(db: sqlite_utils.Database, user: dict[str, Any], disabled: bool, actor: dict[str, Any]) -> None:
-    db.execute("UPDATE users SET disabled_at = ? WHERE id = ?", [now_iso() if disabled else None, user["id"]])
+def set_user_disabled(db: Tx, user: dict[str, Any], disabled: bool, actor: dict[str, Any]) -> None:
+    repo.set_disabled_at(db, user["id"], now_iso() if disabled else None)
     if disabled:
         tokens.revoke_user_tokens(db, user["id"])
     audit.record(db, "user-disabled" if disabled else "user-enabled", entity="user", entity_id=user["id"], **actor)
 
 
-def list_devices(db: sqlite_utils.Database, p: Principal) -> list[DeviceRead]:
+def list_devices(db: Tx, p: Principal) -> list[DeviceRead]:
     if p.role == "practitioner":
-        rows = db.query("SELECT * FROM devices WHERE user_id = ? ORDER BY enrolled_at", [p.user_id])
+        rows = repo.devices_of_user(db, p.user_id)
     else:
-        cond, params = user_condition(p, "u")
-        rows = db.query(
-            f"SELECT d.* FROM devices d JOIN users u ON u.id = d.user_id WHERE {cond} ORDER BY d.enrolled_at", params
-        )
+        rows = repo.devices_visible(db, p)
     return [device_read(db.keyring, r) for r in rows]
 
 
-def revoke_device(db: sqlite_utils.Database, device_id: str, actor: dict[str, Any], p: Principal | None = None) -> DeviceRead:
+def revoke_device(db: Tx, device_id: str, actor: dict[str, Any], p: Principal | None = None) -> DeviceRead:
     """Revoke a device: its tokens stop working at once; at its next contact it is told
     to upload what it holds and then wipe. ``p`` limits whose devices may be revoked
     (yourself, or an admin in the same agency); the CLI passes none."""
-    rows = list(db.query("SELECT * FROM devices WHERE id = ?", [device_id]))
-    if not rows:
+    device = repo.device_by_id(db, device_id)
+    if device is None:
         raise NotFound("No such device.")
-    device = rows[0]
     if p is not None and device["user_id"] != p.user_id:
         require_role(p, "admin")
         if device["agency_id"] != p.agency_id:
             raise NotFound("No such device.")
     if not device["revoked_at"]:
-        db.execute(
-            "UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
-            [now_iso(), actor.get("user_id"), device_id],
-        )
+        repo.mark_device_revoked(db, device_id, now_iso(), actor.get("user_id"))
         # Access tokens are left in place on purpose: the middleware refuses them everywhere
         # except the sync handlers, so the phone can still hand over what it holds (held for
         # review) and be told to wipe. Its refresh token is refused from now on.
-        owner = db.execute("SELECT team_id FROM users WHERE id = ?", [device["user_id"]]).fetchone()
         audit.record(db, "device-revoked", entity="device", entity_id=device_id, alert=True,
-                     team_id=owner[0] if owner else None, **actor)
-    return device_read(db.keyring, next(db.query("SELECT * FROM devices WHERE id = ?", [device_id])))
+                     team_id=repo.user_team(db, device["user_id"]), **actor)
+    return device_read(db.keyring, repo.device_by_id(db, device_id))
 
 
-def create_user_as(db: sqlite_utils.Database, p: Principal, body: UserCreate) -> UserRead:
+def create_user_as(db: Tx, p: Principal, body: UserCreate) -> UserRead:
     require_role(p, "admin")
     row = create_user(
         db,

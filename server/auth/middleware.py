@@ -20,17 +20,15 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from ..access import Principal
 from ..clock import now_iso
 from ..errors import Forbidden, Unauthorized
+from ..storage import accounts
 from .tokens import token_hash
 
-_LOOKUP = """
-SELECT u.id AS user_id, u.username, u.display_name, u.role, u.agency_id, u.team_id,
-       u.must_change_password, d.id AS device_id, d.revoked_at AS device_revoked_at, t.scope
-FROM tokens t
-JOIN users u ON u.id = t.user_id
-JOIN devices d ON d.id = t.device_id
-WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > ?
-  AND u.disabled_at IS NULL
-"""
+
+def holder_of(store, digest: str) -> dict | None:
+    """Who holds this live access token (None: nobody). Blocks on the database: run it in
+    a worker thread, never on the event loop."""
+    with store.read() as db:
+        return accounts.access_token_holder(db, digest, now_iso())
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -42,13 +40,9 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         store = connection.app.state.db
         digest = token_hash(token.strip())
 
-        def lookup() -> list[dict]:
-            return list(store.connect().query(_LOOKUP, [digest, now_iso()]))
-
-        rows = await anyio.to_thread.run_sync(lookup)
-        if not rows:
+        row = await anyio.to_thread.run_sync(holder_of, store, digest)
+        if row is None:
             raise Unauthorized("The access token is not valid or has expired.")
-        row = rows[0]
         handler = connection.scope.get("route_handler")
         opt = handler.opt if handler else {}
         upload_only = bool(row["device_revoked_at"]) or row["scope"] == "upload"

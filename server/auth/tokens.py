@@ -7,9 +7,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-import sqlite_utils
-
 from ..clock import iso, now_iso, utcnow
+from ..storage import accounts
+from ..storage.tx import Tx
 
 
 def new_token(prefix: str = "hs") -> str:
@@ -21,12 +21,13 @@ def token_hash(token: str) -> str:
 
 
 def issue(
-    db: sqlite_utils.Database, kind: str, user_id: str, device_id: str, ttl: timedelta, scope: str = "full"
+    db: Tx, kind: str, user_id: str, device_id: str, ttl: timedelta, scope: str = "full"
 ) -> tuple[str, str]:
     """``scope`` 'upload': good for sync push and pull only (a revoked phone's tokens)."""
     token = new_token()
     expires_at = iso(utcnow() + ttl)
-    db["tokens"].insert(
+    accounts.insert_token(
+        db,
         {
             "token_hash": token_hash(token),
             "kind": kind,
@@ -40,15 +41,14 @@ def issue(
     return token, expires_at
 
 
-def revoke_device_tokens(db: sqlite_utils.Database, device_id: str) -> None:
-    db.execute("UPDATE tokens SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL", [now_iso(), device_id])
+def revoke_device_tokens(db: Tx, device_id: str) -> None:
+    accounts.revoke_device_tokens(db, device_id, now_iso())
 
 
-def revoke_user_tokens(db: sqlite_utils.Database, user_id: str) -> None:
-    db.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now_iso(), user_id])
+def revoke_user_tokens(db: Tx, user_id: str) -> None:
+    accounts.revoke_user_tokens(db, user_id, now_iso())
 
 
-def revoke_user_tokens_except_device(db: sqlite_utils.Database, user_id: str, device_id: str) -> int:
+def revoke_user_tokens_except_device(db: Tx, user_id: str, device_id: str) -> int:
     """End every session of a user but the one on ``device_id``; returns how many tokens."""
-    return db.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND device_id != ? AND revoked_at IS NULL",
-                      [now_iso(), user_id, device_id]).rowcount
+    return accounts.revoke_user_tokens_except_device(db, user_id, device_id, now_iso())

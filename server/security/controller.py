@@ -14,6 +14,7 @@ from ..access import Principal, require_role
 from ..accounts import service as accounts
 from ..accounts.schemas import UserRead
 from ..errors import NotFound
+from ..storage import scope
 from ..storage.db import Database
 from .limits import INT64_MAX
 
@@ -61,8 +62,7 @@ class SecurityAdminController(Controller):
         Page back with ``before`` = the smallest ``seq`` seen."""
         require_role(principal, "admin")
         with store.write() as db:  # a write: reading the history is itself audited
-            rows = list(db.query("SELECT agency_id FROM families WHERE id = ?", [family_id]))
-            if not rows or rows[0]["agency_id"] != principal.agency_id:
+            if scope.family_agency(db, family_id) != principal.agency_id:
                 raise NotFound("No such family.")
             events = audit.family_history(db, principal.agency_id, family_id, limit, before)
             audit.record(db, "access-history-read", entity="family", entity_id=family_id, family_id=family_id,

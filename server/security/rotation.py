@@ -5,7 +5,8 @@ Every encrypted column is listed in ``specs()`` with the additional data it was 
 (record columns from ``records.ENTITIES``, ``change_log.changes``, ``devices.escrow_key`` and ``name``,
 plus anything another module ``register``s). Each batch re-encrypts up to ``batch_size``
 rows and moves the progress marker (``key_rotations``) in the same transaction, so a
-rotation killed at any point resumes where it stopped and never leaves a value that no
+rotation killed at any point resumes where it stopped (storage pages through what is
+left, ``storage/key_rotation.py``) and never leaves a value that no
 key in the keyring can open. ``retire`` scans *every* text column of every table (not
 just the registered ones) before it drops a key.
 """
@@ -17,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from .. import audit
 from ..clock import now_iso
 from ..push import vapid
+from ..storage import key_rotation
 from ..storage.crypto import Keyring
 from ..storage.db import Database
 from ..storage.records import ENTITIES
+from ..storage.tx import Tx
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,8 @@ class RotationReport:
     remaining_old: dict[str, int] = field(default_factory=dict)
 
 
-def _tables(db: sqlite_utils.Database) -> set[str]:
-    return set(db.table_names())
-
-
-def _unfinished(db: sqlite_utils.Database) -> dict[str, Any] | None:
-    rows = list(db.query("SELECT * FROM key_rotations WHERE finished_at IS NULL ORDER BY id DESC LIMIT 1"))
-    return rows[0] if rows else None
+def _unfinished(db: Tx) -> dict[str, Any] | None:
+    return key_rotation.unfinished(db)
 
 
 def rotate(store: Database, keyring_path: Path, *, batch_size: int = 500, resume_only: bool = False,
@@ -98,14 +94,13 @@ def rotate(store: Database, keyring_path: Path, *, batch_size: int = 500, resume
         pending = _unfinished(db)
         if pending and pending["target_kid"] not in ring.keys:
             # The key was never saved (killed between the two steps): start afresh.
-            db.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?", [now_iso(), pending["id"]])
+            key_rotation.finish(db, pending["id"], now_iso())
             pending = None
     resumed = pending is not None
     if pending is None:
         if resume_only:
             with store.write() as db:
-                db.execute("INSERT INTO key_rotations (target_kid, started_at) VALUES (?, ?)",
-                           [ring.active, now_iso()])
+                key_rotation.start(db, ring.active, now_iso())
         else:
             new_ring = ring.with_new_active_key()
             # Key first, atomically (temp file, fsync, rename; 0600), then the marker: a
@@ -113,8 +108,7 @@ def rotate(store: Database, keyring_path: Path, *, batch_size: int = 500, resume
             new_ring.save(keyring_path)
             _adopt(ring, new_ring)
             with store.write() as db:
-                db.execute("INSERT INTO key_rotations (target_kid, started_at) VALUES (?, ?)",
-                           [ring.active, now_iso()])
+                key_rotation.start(db, ring.active, now_iso())
                 audit.record(db, "key-rotation-started", agency_id=None, detail={"target_kid": ring.active})
     elif pending["target_kid"] != ring.active:
         raise RuntimeError(f"an unfinished rotation targets {pending['target_kid']} but the active key is "
@@ -136,32 +130,29 @@ def sweep(store: Database, *, batch_size: int = 500, stop_after_batches: int | N
     if marker is None:
         raise RuntimeError("no rotation in progress")
     target = marker["target_kid"]
+    if ring.active != target:
+        # Values are re-encrypted under the active key; under any other the sweep would
+        # find the same rows again for ever.
+        raise RuntimeError(f"the rotation in progress targets {target} but the active key is {ring.active}")
     report = RotationReport(target_kid=target, resumed=True)
     batches = 0
-    spec_index, last_rowid = marker["spec_index"], marker["last_rowid"]
+    spec_index = marker["spec_index"]
     while spec_index < len(all_specs):
         spec = all_specs[spec_index]
         with store.write() as db:
-            if spec.table not in _tables(db) or spec.column not in db[spec.table].columns_dict:
-                rows = []
-            else:
-                rows = list(db.query(
-                    f"SELECT rowid AS _rowid, * FROM [{spec.table}] WHERE rowid > ? AND [{spec.column}] LIKE 'e1.%'"
-                    f" AND [{spec.column}] NOT LIKE ? ORDER BY rowid LIMIT ?",
-                    [last_rowid, f"e1.{target}.%", batch_size]))
+            rows = []
+            if key_rotation.has_column(db, spec.table, spec.column):
+                rows = key_rotation.not_under_key(db, spec.table, spec.column, target, batch_size)
             for row in rows:
                 aad = spec.aad(row)
                 fresh = ring.encrypt(ring.decrypt(row[spec.column], aad), aad)
-                db.execute(f"UPDATE [{spec.table}] SET [{spec.column}] = ? WHERE rowid = ?", [fresh, row["_rowid"]])
+                key_rotation.replace_value(db, spec.table, spec.column, row, fresh)
             key = f"{spec.table}.{spec.column}"
             report.per_column[key] = report.per_column.get(key, 0) + len(rows)
             report.reencrypted += len(rows)
             if len(rows) < batch_size:
-                spec_index, last_rowid = spec_index + 1, 0
-            else:
-                last_rowid = rows[-1]["_rowid"]
-            db.execute("UPDATE key_rotations SET spec_index = ?, last_rowid = ?, reencrypted = reencrypted + ?"
-                       " WHERE id = ?", [spec_index, last_rowid, len(rows), marker["id"]])
+                spec_index += 1
+            key_rotation.advance(db, marker["id"], spec_index, len(rows))
         batches += 1
         if stop_after_batches is not None and batches >= stop_after_batches and spec_index < len(all_specs):
             raise RotationInterrupted(f"stopped after {batches} batches")
@@ -171,29 +162,16 @@ def sweep(store: Database, *, batch_size: int = 500, stop_after_batches: int | N
         report.per_column["keys/vapid.json"] = 1
         report.reencrypted += 1
     with store.write() as db:
-        db.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?", [now_iso(), marker["id"]])
-        total = next(db.query("SELECT reencrypted FROM key_rotations WHERE id = ?", [marker["id"]]))["reencrypted"]
+        key_rotation.finish(db, marker["id"], now_iso())
+        total = key_rotation.reencrypted(db, marker["id"])
         audit.record(db, "key-rotated", agency_id=None, detail={"target_kid": target, "reencrypted": total})
         report.remaining_old = values_under_keys(db, [k for k in ring.keys if k != target])
     return report
 
 
-def values_under_keys(db: sqlite_utils.Database, kids: list[str]) -> dict[str, int]:
+def values_under_keys(db: Tx, kids: list[str]) -> dict[str, int]:
     """Count values under each of ``kids`` in every text column of every table."""
-    out: dict[str, int] = {}
-    if not kids:
-        return out
-    for table in db.table_names():
-        if table.startswith("sqlite_"):
-            continue
-        for col in db[table].columns:
-            if col.type.upper() not in ("TEXT", "") or col.name in ("hash", "prev_hash"):
-                continue
-            for kid in kids:
-                n = db.execute(f"SELECT count(*) FROM [{table}] WHERE [{col.name}] LIKE ?", [f"e1.{kid}.%"]).fetchone()[0]
-                if n:
-                    out[f"{table}.{col.name} ({kid})"] = n
-    return out
+    return key_rotation.values_under_keys(db, kids)
 
 
 def retire(store: Database, keyring_path: Path, kid: str) -> None:

@@ -28,11 +28,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import sqlite_utils
-
 from .. import audit
 from ..errors import RateLimited
+from ..storage import accounts, security
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 
 THROTTLED = "Too many failed sign-ins. Wait before trying again."
 
@@ -80,14 +80,12 @@ class Throttle:
              (keyring.blind_index("sign-in-address", address), p.per_address, p.address_window_seconds)),
         )
 
-    def reserve(self, db: sqlite_utils.Database, attempt: Attempt) -> None:
+    def reserve(self, db: Tx, attempt: Attempt) -> None:
         """Raise 429 (with Retry-After) when this attempt must wait; otherwise count it as
         a failure. Call inside one write transaction."""
         now, p = self._now(), self.policy
-        db.execute("DELETE FROM sign_in_backoff WHERE last_failure < ?", [now - p.forget_after_seconds])
-        keys = [attempt.progressive, *[k for k, _, _ in attempt.windowed]]
-        rows = {r["key"]: r for r in db.query(
-            f"SELECT * FROM sign_in_backoff WHERE key IN ({', '.join('?' * len(keys))})", keys)}
+        security.forget_idle_backoff(db, now - p.forget_after_seconds)
+        rows = security.backoff_rows(db, [attempt.progressive, *[k for k, _, _ in attempt.windowed]])
         wait = 0.0
         row = rows.get(attempt.progressive)
         if row and row["failures"] >= p.free_failures:
@@ -106,32 +104,29 @@ class Throttle:
             self._count(db, key, owner, window, now, rows.get(key))
 
     @staticmethod
-    def _count(db, key: str, account: str | None, window: float | None, now: float, row) -> None:
+    def _count(db: Tx, key: str, account: str | None, window: float | None, now: float, row) -> None:
         if row and window is not None and now - row["window_started"] >= window:
-            db.execute("UPDATE sign_in_backoff SET failures = 1, window_started = ?, last_failure = ? WHERE key = ?",
-                       [now, now, key])
+            security.restart_backoff_window(db, key, now)
         elif row:
-            db.execute("UPDATE sign_in_backoff SET failures = failures + 1, last_failure = ? WHERE key = ?",
-                       [now, key])
+            security.add_backoff_failure(db, key, now)
         else:
-            db.execute("INSERT INTO sign_in_backoff (key, account, failures, window_started, last_failure)"
-                       " VALUES (?, ?, 1, ?, ?)", [key, account, now, now])
+            security.start_backoff(db, key, account, now)
 
-    def succeeded(self, db: sqlite_utils.Database, attempt: Attempt) -> None:
+    def succeeded(self, db: Tx, attempt: Attempt) -> None:
         """The password was right: clear this client's delay and take back the count."""
-        db.execute("DELETE FROM sign_in_backoff WHERE key = ?", [attempt.progressive])
+        security.clear_backoff(db, attempt.progressive)
         for key, _, _ in attempt.windowed:
-            db.execute("UPDATE sign_in_backoff SET failures = max(failures - 1, 0) WHERE key = ?", [key])
+            security.take_back_failure(db, key)
 
-    def forget_account(self, db: sqlite_utils.Database, keyring: Keyring, username: str) -> None:
+    def forget_account(self, db: Tx, keyring: Keyring, username: str) -> None:
         """Clear every delay on this account (an admin's 'unlock', e.g. during an attack)."""
         account = keyring.blind_index("sign-in-account", username.strip().lower())
-        db.execute("DELETE FROM sign_in_backoff WHERE account = ? OR key = ?", [account, account])
+        security.forget_backoff_account(db, account)
 
 
-def unlock(db: sqlite_utils.Database, keyring: Keyring, user: dict, actor: dict) -> None:
+def unlock(db: Tx, keyring: Keyring, user: dict, actor: dict) -> None:
     Throttle().forget_account(db, keyring, user["username"])
-    db.execute("UPDATE users SET locked_at = NULL, failed_sign_ins = 0 WHERE id = ?", [user["id"]])
+    accounts.clear_lock(db, user["id"])
     audit.record(db, "account-unlocked", entity="user", entity_id=user["id"], **actor)
 
 

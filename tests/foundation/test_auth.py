@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 
 from tests.factories import PASSWORD, auth, build_world, login
 
@@ -118,3 +120,42 @@ def test_new_accounts_need_a_strong_password(client, store):
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"body.password"}
+
+
+def test_the_token_look_up_runs_off_the_event_loop_and_still_refuses_a_revoked_device(client, store, monkeypatch):
+    """The token look-up (a database read) runs in a worker thread, never on the event
+    loop, so while it waits other requests are answered; it still finds the holder, and a
+    revoked phone is still refused."""
+    from server.auth import middleware
+
+    build_world(store)
+    phone = login(client, "prac_a1")
+    real, entered, release = middleware.holder_of, threading.Event(), threading.Event()
+    on_loop: list[bool] = []
+
+    def waiting_look_up(store_, digest):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        entered.set()
+        release.wait(30)
+        return real(store_, digest)
+
+    monkeypatch.setattr(middleware, "holder_of", waiting_look_up)
+    answered: list[tuple[str, int]] = []
+    me = threading.Thread(target=lambda: answered.append(("me", client.get("/api/v1/me", headers=auth(phone))
+                                                          .status_code)))
+    me.start()
+    assert entered.wait(10)
+    answered.append(("health", client.get("/health").status_code))
+    release.set()
+    me.join()
+    assert answered == [("health", 200), ("me", 200)]
+    assert on_loop == [False]
+
+    admin = login(client, "admin_a")
+    assert client.post(f"/api/v1/devices/{phone['device']['id']}/revoke", headers=auth(admin)).status_code == 200
+    refused = client.get("/api/v1/me", headers=auth(phone))
+    assert refused.status_code == 401 and refused.json()["type"] == "urn:hearthside:problem:device-revoked"
