@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
-import sqlite_utils
 from litestar import Response
 from litestar.params import HeaderParameter
 
@@ -32,6 +31,7 @@ from .access import Principal
 from .errors import PROBLEM_JSON, FieldError, InvalidInput, PreconditionFailed, PreconditionRequired
 from .storage.crypto import Keyring
 from .storage.records import Actor
+from .storage.tx import Tx
 
 IfMatch = Annotated[str | None, HeaderParameter(
     name="If-Match", required=False,
@@ -82,7 +82,7 @@ def actor_of(p: Principal) -> Actor:
     return Actor(user_id=p.user_id, device_id=p.device_id or None)
 
 
-def apply(db: sqlite_utils.Database, keyring: Keyring, p: Principal, ops: list[Op]) -> list[OpResult]:
+def apply(db: Tx, keyring: Keyring, p: Principal, ops: list[Op]) -> list[OpResult]:
     """Apply a signed-in person's ops strictly (see the module's docstring)."""
     return merge.apply_ops(db, keyring, actor_of(p), ops, principal=p, strict=True)
 

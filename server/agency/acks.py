@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-import sqlite_utils
 
 from .. import audit
 from ..clock import now_iso, parse_iso, utcnow
 from ..errors import FieldError, InvalidInput
 from ..security.limits import INT64_MAX
-from ..storage import records
+from ..storage import clients as client_rows, feed as feed_rows
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from . import external_ids
 from .clients import AgencyClient
 from .feed import ITEM_TYPES, read_feed
@@ -40,7 +40,7 @@ class Ack(msgspec.Struct, forbid_unknown_fields=True):
 AckList = Annotated[list[Ack], msgspec.Meta(max_length=MAX_ACKS)]
 
 
-def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClient, acks: list[Ack]) -> dict[str, Any]:
+def acknowledge(db: Tx, keyring: Keyring, client: AgencyClient, acks: list[Ack]) -> dict[str, Any]:
     if len(acks) > MAX_ACKS:
         raise InvalidInput(f"At most {MAX_ACKS} acknowledgements at once.",
                            errors=[FieldError("body", f"at most {MAX_ACKS} items")])
@@ -49,11 +49,10 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClien
         if a.item_type not in ITEM_TYPES:
             errors.append(FieldError(f"body[{n}].item_type", f"one of {', '.join(ITEM_TYPES)}"))
             continue
-        table = records.ENTITIES[a.item_type].table
-        rows = list(db.query(f"SELECT version FROM {table} WHERE id = ? AND agency_id = ?", [a.id, client.agency_id]))
-        if not rows:
+        current = feed_rows.item_version(db, a.item_type, a.id, client.agency_id)
+        if current is None:
             errors.append(FieldError(f"body[{n}].id", "no such item"))
-        elif a.version < 1 or a.version > rows[0]["version"]:
+        elif a.version < 1 or a.version > current:
             errors.append(FieldError(f"body[{n}].version", "not a version of this item"))
         if a.external_id is not None and not (0 < len(a.external_id) <= 200):
             errors.append(FieldError(f"body[{n}].external_id", "1 to 200 characters"))
@@ -63,13 +62,10 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClien
         raise InvalidInput("Some acknowledgements are not valid; none were recorded.", errors=errors)
     recorded = 0
     for a in acks:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO feed_acks (client_id, agency_id, item_type, item_id, version, external_id, acked_at)"
-            " VALUES (?,?,?,?,?,?,?)",
-            [client.client_id, client.agency_id, a.item_type, a.id, a.version,
-             keyring.encrypt(a.external_id.encode(), f"feed_acks/{client.client_id}/{a.item_type}/{a.id}/{a.version}")
-             if a.external_id else None, now_iso()])
-        recorded += cur.rowcount
+        recorded += feed_rows.add_ack(
+            db, client.client_id, client.agency_id, a.item_type, a.id, a.version,
+            keyring.encrypt(a.external_id.encode(), f"feed_acks/{client.client_id}/{a.item_type}/{a.id}/{a.version}")
+            if a.external_id else None, now_iso())
         if a.external_id:
             external_ids.put(db, keyring, client.agency_id, a.item_type, a.id,
                              external_ids.ExternalId(system=a.system or client.identifier_system, value=a.external_id),
@@ -79,18 +75,16 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClien
     return {"acknowledged": len(acks), "new": recorded}
 
 
-def unacknowledged(db: sqlite_utils.Database, keyring: Keyring, agency_id: str) -> list[dict[str, Any]]:
+def unacknowledged(db: Tx, keyring: Keyring, agency_id: str) -> list[dict[str, Any]]:
     """For each live client that reads the feed: the items whose current version it has not
     acknowledged, oldest first, with their age in seconds."""
     page = read_feed(db, keyring, agency_id, 0, 10**9, build=False)
     now = utcnow()
     out = []
-    for client in db.query("SELECT id, name, scopes FROM integration_clients WHERE agency_id = ? AND revoked_at IS NULL"
-                           " ORDER BY created_at", [agency_id]):
+    for client in client_rows.live(db, agency_id):
         if "feed:read" not in client["scopes"].split(","):
             continue
-        acked = {(r["item_type"], r["item_id"], r["version"]) for r in db.query(
-            "SELECT item_type, item_id, version FROM feed_acks WHERE client_id = ?", [client["id"]])}
+        acked = feed_rows.acked(db, client["id"])
         pending = [
             {"item_type": i["type"], "id": i["id"], "version": i["version"], "since": i["changed_at"],
              "age_seconds": int((now - parse_iso(i["changed_at"])).total_seconds())}

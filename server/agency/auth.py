@@ -18,8 +18,9 @@ from .clients import AgencyClient, authenticate
 
 
 def agency_client_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    db = connection.app.state.db.connect()
-    client = authenticate(db, connection.headers.get("authorization", ""))
+    # Litestar runs a sync guard in its thread pool, so the look-up never blocks the loop.
+    with connection.app.state.db.read() as db:
+        client = authenticate(db, connection.headers.get("authorization", ""))
     scope = handler.opt.get("scope")
     if scope and not client.has(scope):
         raise Forbidden(f"This client does not have the {scope} scope.")

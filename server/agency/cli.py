@@ -12,10 +12,12 @@ def register(group: click.Group, data_dir_option, store_of) -> None:
     """Add the integration commands to the ``agency`` group (called from server/cli.py)."""
 
     def _agency_id(db, ref: str) -> str:
-        rows = list(db.query("SELECT id FROM agencies WHERE id = ? OR name = ?", [ref, ref]))
-        if len(rows) != 1:
+        from ..storage.clients import agencies_matching
+
+        ids = agencies_matching(db, ref)
+        if len(ids) != 1:
             raise click.ClickException(f"No single agency matches {ref!r}.")
-        return rows[0]["id"]
+        return ids[0]
 
     def _fail(exc) -> click.ClickException:
         details = "; ".join(e.message for e in getattr(exc, "errors", []))

@@ -11,14 +11,15 @@ import secrets
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from .. import audit
 from ..auth.tokens import token_hash
 from ..clock import now_iso
 from ..errors import FieldError, InvalidInput, NotFound, Unauthorized
 from ..ids import new_id
+from ..storage import clients as client_rows
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .webhook_admin import check_url
 from .webhooks import new_secret
 
@@ -82,7 +83,7 @@ def _info(row: dict[str, Any]) -> ClientInfo:
 
 
 def create_client(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     agency_id: str,
     name: str,
@@ -105,65 +106,54 @@ def create_client(
         if secret else None,
         "identifier_system": identifier_system or default_identifier_system(agency_id),
     }
-    db["integration_clients"].insert(row)
+    client_rows.insert(db, row)
     audit.record(db, "integration-client-created", agency_id=agency_id, client_id=client_id,
                  entity="integration_client", entity_id=client_id, detail={"scopes": row["scopes"]})
     return _info(row), token, secret
 
 
-def _row(db: sqlite_utils.Database, client_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT * FROM integration_clients WHERE id = ?", [client_id]))
-    if not rows:
+def _row(db: Tx, client_id: str) -> dict[str, Any]:
+    row = client_rows.get(db, client_id)
+    if row is None:
         raise NotFound("No such integration client.")
-    return rows[0]
+    return row
 
 
-def rotate_client(db: sqlite_utils.Database, client_id: str) -> tuple[ClientInfo, str]:
+def rotate_client(db: Tx, client_id: str) -> tuple[ClientInfo, str]:
     """A new token; the old one stops working at once."""
     row = _row(db, client_id)
     if row["revoked_at"]:
         raise InvalidInput("A revoked client cannot be rotated; create a new one.")
     token = _new_token()
-    db.execute("UPDATE integration_clients SET token_hash = ?, token_prefix = ?, rotated_at = ? WHERE id = ?",
-               [token_hash(token), token[:10], now_iso(), client_id])
+    client_rows.set_token(db, client_id, token_hash(token), token[:10], now_iso())
     audit.record(db, "integration-client-rotated", agency_id=row["agency_id"], client_id=client_id,
                  entity="integration_client", entity_id=client_id)
     return _info(_row(db, client_id)), token
 
 
-def revoke_client(db: sqlite_utils.Database, client_id: str) -> ClientInfo:
+def revoke_client(db: Tx, client_id: str) -> ClientInfo:
     row = _row(db, client_id)
     if not row["revoked_at"]:
-        db.execute("UPDATE integration_clients SET revoked_at = ? WHERE id = ?", [now_iso(), client_id])
-        # Pending webhook notifications for a revoked client are not sent.
-        db.execute("UPDATE webhook_deliveries SET status = 'failed' WHERE client_id = ? AND status = 'pending'",
-                   [client_id])
+        client_rows.revoke(db, client_id, now_iso())
         audit.record(db, "integration-client-revoked", agency_id=row["agency_id"], client_id=client_id,
                      entity="integration_client", entity_id=client_id)
     return _info(_row(db, client_id))
 
 
-def list_clients(db: sqlite_utils.Database, agency_id: str | None = None) -> list[ClientInfo]:
-    if agency_id:
-        rows = db.query("SELECT * FROM integration_clients WHERE agency_id = ? ORDER BY created_at", [agency_id])
-    else:
-        rows = db.query("SELECT * FROM integration_clients ORDER BY agency_id, created_at")
-    return [_info(r) for r in rows]
+def list_clients(db: Tx, agency_id: str | None = None) -> list[ClientInfo]:
+    return [_info(r) for r in client_rows.listing(db, agency_id)]
 
 
-def authenticate(db: sqlite_utils.Database, header: str) -> AgencyClient:
+def authenticate(db: Tx, header: str) -> AgencyClient:
     scheme, _, token = (header or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send the client token: Authorization: Bearer <token>.",
                            headers={"WWW-Authenticate": 'Bearer realm="hearthside-agency"'})
-    rows = list(db.query(
-        "SELECT c.*, a.id AS live_agency FROM integration_clients c JOIN agencies a ON a.id = c.agency_id"
-        " WHERE c.token_hash = ? AND c.revoked_at IS NULL", [token_hash(token)]))
-    if not rows:
+    row = client_rows.by_token(db, token_hash(token))
+    if row is None:
         raise Unauthorized("The client token is not valid or has been revoked.",
                            headers={"WWW-Authenticate": 'Bearer realm="hearthside-agency", error="invalid_token"'})
-    row = rows[0]
     return AgencyClient(
         client_id=row["id"], agency_id=row["agency_id"], name=row["name"], scopes=tuple(row["scopes"].split(",")),
         identifier_system=row["identifier_system"] or default_identifier_system(row["agency_id"]),

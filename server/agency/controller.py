@@ -12,6 +12,7 @@ from ..access import Principal, require_role
 from ..clock import now_iso
 from ..errors import InvalidInput, FieldError
 from ..security.limits import INT64_MAX
+from ..storage import clients as client_rows
 from ..storage.db import Database
 from . import acks as acks_service
 from . import writeback as wb
@@ -57,7 +58,7 @@ class AgencyApiController(Controller):
             audit.record(db, "agency-feed-read", agency_id=client.agency_id, client_id=client.client_id,
                          purpose="core system import",
                          detail={"cursor": cursor, "next_cursor": page.next_cursor, "items": len(page.items)})
-            db.execute("UPDATE integration_clients SET last_used_at = ? WHERE id = ?", [now_iso(), client.client_id])
+            client_rows.touch(db, client.client_id, now_iso())
         headers = {"Hearthside-Next-Cursor": str(page.next_cursor),
                    "Hearthside-Has-More": "true" if page.has_more else "false",
                    "Hearthside-Log-Epoch": page.epoch}

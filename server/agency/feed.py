@@ -22,13 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import sqlite_utils
-
 from sync.pull import log_epoch, stale
 
 from ..errors import Conflict
-from ..storage import records
+from ..storage import families as family_rows, feed as feed_rows, records
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from . import external_ids
 
 FAMILY_DETAIL_ENTITIES = ("family", "person", "relationship", "allocation")
@@ -51,7 +50,7 @@ class StaleCursor(Conflict):
 
 @dataclass
 class _Ctx:
-    db: sqlite_utils.Database
+    db: Tx
     keyring: Keyring
     client_id: str | None = None
     rows: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
@@ -67,10 +66,7 @@ class _Ctx:
         return self.rows[key]
 
     def entry_seq(self, entity: str, row: dict[str, Any], version: int) -> int | None:
-        found = list(self.db.query(
-            "SELECT seq FROM change_log WHERE family_id IS ? AND entity = ? AND entity_id = ? AND version = ?"
-            " ORDER BY seq DESC LIMIT 1", [row.get("family_id"), entity, row["id"], version]))
-        return found[0]["seq"] if found else None
+        return feed_rows.entry_seq(self.db, row.get("family_id"), entity, row["id"], version)
 
     def completion_seq(self, visit_id: str) -> int | None:
         """The change-log seq at which a visit was signed (None while it is a draft)."""
@@ -114,20 +110,16 @@ def _deferred(ctx: _Ctx, visit: dict[str, Any], done: int) -> list[tuple[str, st
     made before it was signed: they are sent with the visit."""
     keys = []
     for entity in ("flag", "follow_up"):
-        table = records.ENTITIES[entity].table
-        for r in ctx.db.query(f"SELECT id, version, family_id FROM {table} WHERE visit_id = ? ORDER BY id",
-                              [visit["id"]]):
+        for r in feed_rows.raised_during(ctx.db, entity, visit["id"]):
             seq = ctx.entry_seq(entity, r, r["version"])
             if seq is not None and seq < done:
                 keys.append((entity, r["id"]))
     return keys
 
 
-def iter_entries(db: sqlite_utils.Database, agency_id: str, cursor: int) -> Iterator[dict[str, Any]]:
+def iter_entries(db: Tx, agency_id: str, cursor: int) -> Iterator[dict[str, Any]]:
     while True:
-        batch = list(db.query(
-            "SELECT seq, entity, entity_id, family_id, version, at, actor_client_id FROM change_log"
-            " WHERE agency_id = ? AND seq > ? ORDER BY seq LIMIT ?", [agency_id, cursor, _SCAN]))
+        batch = feed_rows.entries_after(db, agency_id, cursor, _SCAN)
         yield from batch
         if len(batch) < _SCAN:
             return
@@ -135,7 +127,7 @@ def iter_entries(db: sqlite_utils.Database, agency_id: str, cursor: int) -> Iter
 
 
 def read_feed(
-    db: sqlite_utils.Database, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True,
+    db: Tx, keyring: Keyring, agency_id: str, cursor: int, limit: int, *, build: bool = True,
     epoch: str | None = None, client_id: str | None = None,
 ) -> FeedPage:
     """One page of at most ``limit`` items after ``cursor`` (call inside one read
@@ -166,8 +158,7 @@ def read_feed(
                 item["data"] = _build(ctx, key[0], row)
             items.append(item)
         position = entry["seq"]
-    more = bool(list(db.query("SELECT 1 FROM change_log WHERE agency_id = ? AND seq > ? LIMIT 1",
-                              [agency_id, position])))
+    more = feed_rows.has_entries_after(db, agency_id, position)
     if build:
         _attach_external_ids(ctx, items)
     return FeedPage(items=items, next_cursor=position, has_more=more, epoch=log_epoch(db))
@@ -189,9 +180,9 @@ def _people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[
 
 
 def _read_people(ctx: _Ctx, family_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    persons = [_clean(p) for p in records.find(ctx.db, ctx.keyring, "person", "family_id = ?", [family_id])]
-    rels = [{**_clean(r), "deleted": r["deleted"]} for r in records.find(
-        ctx.db, ctx.keyring, "relationship", "family_id = ?", [family_id], include_deleted=True)]
+    persons = [_clean(p) for p in family_rows.of_family(ctx.db, ctx.keyring, "person", family_id)]
+    rels = [{**_clean(r), "deleted": r["deleted"]} for r in family_rows.of_family(
+        ctx.db, ctx.keyring, "relationship", family_id, include_deleted=True)]
     ext = external_ids.of(ctx.db, ctx.keyring, "person", [p["id"] for p in persons], ctx.client_id)
     for p in persons:
         p["external_ids"] = ext.get(p["id"], [])
@@ -216,25 +207,19 @@ def _build(ctx: _Ctx, item_type: str, row: dict[str, Any]) -> dict[str, Any]:
     data = _clean(row)
     if item_type == "visit":
         done = ctx.completion_seq(row["id"]) or 0
-        data["checklist_responses"] = [
-            _clean(r) for r in records.find(ctx.db, ctx.keyring, "checklist_response", "visit_id = ?", [row["id"]],
-                                            order_by="checklist_id, subject_id, item_id")]
+        data["checklist_responses"] = [_clean(r) for r in feed_rows.visit_responses(ctx.db, ctx.keyring, row["id"])]
         observations = []
-        for o in records.find(ctx.db, ctx.keyring, "observation", "visit_id = ?", [row["id"]],
-                              order_by="recorded_at, id"):
+        for o in feed_rows.visit_observations(ctx.db, ctx.keyring, row["id"]):
             seq = ctx.entry_seq("observation", o, int(o["version"]))
             if seq is not None and seq < done:
                 observations.append(_clean(o))
         data["observations"] = observations
         data["practitioner"] = _staff(ctx, row.get("practitioner_id"))
     elif item_type == "family":
-        data["allocations"] = [_clean(a) for a in records.find(ctx.db, ctx.keyring, "allocation", "family_id = ?",
-                                                               [row["id"]])]
+        data["allocations"] = [_clean(a) for a in family_rows.of_family(ctx.db, ctx.keyring, "allocation", row["id"])]
     elif item_type == "person":
         data["relationships"] = [
-            {**_clean(r), "deleted": r["deleted"]} for r in records.find(
-                ctx.db, ctx.keyring, "relationship", "adult_id = ? OR child_id = ?", [row["id"], row["id"]],
-                include_deleted=True)]
+            {**_clean(r), "deleted": r["deleted"]} for r in feed_rows.relationships_of(ctx.db, ctx.keyring, row["id"])]
     elif item_type == "allocation":
         data["practitioner"] = _staff(ctx, row["practitioner_id"])
     elif item_type == "flag":
@@ -274,8 +259,7 @@ def _staff(ctx: _Ctx, user_id: str | None) -> dict[str, Any] | None:
     if not user_id:
         return None
     if user_id not in ctx.staff:
-        rows = list(ctx.db.query("SELECT id, username, display_name, role FROM users WHERE id = ?", [user_id]))
-        ctx.staff[user_id] = rows[0] if rows else {"id": user_id}
+        ctx.staff[user_id] = feed_rows.staff_member(ctx.db, user_id) or {"id": user_id}
     return ctx.staff[user_id]
 
 
@@ -288,7 +272,7 @@ def _attach_external_ids(ctx: _Ctx, items: list[dict[str, Any]]) -> None:
         item["external_ids"] = found[item["type"]].get(item["id"], [])
 
 
-def current_item(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, entity: str,
+def current_item(db: Tx, keyring: Keyring, agency_id: str, entity: str,
                  row_id: str, client_id: str | None = None) -> dict[str, Any] | None:
     """The feed item for a record as it now stands, exactly as the feed gave (or will give)
     it: None for another agency's record, a draft visit's data, or a record the feed does
@@ -311,7 +295,7 @@ def current_item(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, en
         if done is None:
             return None
         seq = max(seq, done)  # made while a draft: emitted when the visit was signed
-    at = next(db.query("SELECT at FROM change_log WHERE seq = ?", [seq]))["at"]
+    at = feed_rows.entry_at(db, seq)
     item = {"type": entity, "id": row_id, "version": version, "seq": seq, "family_id": row.get("family_id"),
             "changed_at": at, "deleted": row["deleted"], "data": _build(ctx, entity, row)}
     _attach_external_ids(ctx, [item])

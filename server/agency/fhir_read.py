@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import sqlite_utils
-
+from ..storage import feed as feed_rows
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .codesystems import code_systems
 from .feed import current_item
 from .fhir import build_resources, finish, practitioner_resource, response_id
@@ -41,20 +41,19 @@ def _from_items(db, keyring, agency_id, content, own, rtype, rid, sources, clien
     return None
 
 
-def _observation_visit(db: sqlite_utils.Database, rid: str) -> list[tuple[str, str]]:
-    found = list(db.query("SELECT visit_id FROM observations WHERE id = ?", [rid]))
-    return [("visit", found[0]["visit_id"])] if found and found[0]["visit_id"] else []
+def _observation_visit(db: Tx, rid: str) -> list[tuple[str, str]]:
+    visit_id = feed_rows.observation_visit(db, rid)
+    return [("visit", visit_id)] if visit_id else []
 
 
-def _response_visit(db: sqlite_utils.Database, agency_id: str, rid: str) -> list[tuple[str, str]]:
-    for r in db.query("SELECT DISTINCT visit_id, checklist_id, checklist_version, subject_id"
-                      " FROM checklist_responses WHERE agency_id = ?", [agency_id]):
+def _response_visit(db: Tx, agency_id: str, rid: str) -> list[tuple[str, str]]:
+    for r in feed_rows.response_sets(db, agency_id):
         if response_id(r["visit_id"], r["checklist_id"], str(r["checklist_version"]), r["subject_id"]) == rid:
             return [("visit", r["visit_id"])]
     return []
 
 
-def read(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, content: Any, own_system: str,
+def read(db: Tx, keyring: Keyring, agency_id: str, content: Any, own_system: str,
          rtype: str, rid: str, client_id: str | None = None) -> dict[str, Any] | None:
     """The resource ``rtype/rid`` as it now stands for this agency, as ``client_id``'s feed
     gives it (with that client's own external ids), or None."""
@@ -69,9 +68,8 @@ def read(db: sqlite_utils.Database, keyring: Keyring, agency_id: str, content: A
     if rtype == "CodeSystem":
         return next((cs for cs in code_systems(content) if cs["id"] == rid), None)
     if rtype == "Practitioner":
-        rows = list(db.query("SELECT id, username, display_name, role FROM users WHERE id = ? AND agency_id = ?",
-                             [rid, agency_id]))
-        return finish(practitioner_resource(rows[0])) if rows else None
+        staff = feed_rows.staff_member(db, rid, agency_id)
+        return finish(practitioner_resource(staff)) if staff else None
     if rtype == "QuestionnaireResponse":
         sources = _response_visit(db, agency_id, rid)
     else:

@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-import sqlite_utils
 
 from .. import audit
 from ..clock import iso, utcnow
 from ..errors import FieldError, InvalidInput, NotFound
+from ..storage import clients as client_rows, webhooks as store_webhooks
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .webhooks import new_secret
 
 DEFAULT_OVERLAP = timedelta(hours=24)
@@ -62,21 +63,13 @@ def check_url(url: str) -> str:
     return url
 
 
-def deliveries(db: sqlite_utils.Database, agency_id: str, status: str | None = None,
+def deliveries(db: Tx, agency_id: str, status: str | None = None,
                limit: int = 200) -> list[WebhookDelivery]:
     if status is not None and status not in STATUSES:
         raise InvalidInput("Unknown delivery status.", errors=[FieldError("status", f"one of {', '.join(STATUSES)}")])
-    sql = ("SELECT d.*, c.name AS client_name, c.webhook_paused_at FROM webhook_deliveries d"
-           " JOIN integration_clients c ON c.id = d.client_id WHERE d.agency_id = ?")
-    args: list[Any] = [agency_id]
-    if status:
-        sql += " AND d.status = ?"
-        args.append(status)
     out = []
-    for d in list(db.query(sql + " ORDER BY d.created_at DESC, d.id DESC LIMIT ?", [*args, limit])):
-        log = [WebhookAttempt(**a) for a in db.query(
-            "SELECT attempt, at, status_code, error FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt",
-            [d["id"]])]
+    for d in store_webhooks.deliveries(db, agency_id, status, limit):
+        log = [WebhookAttempt(**a) for a in store_webhooks.attempts(db, d["id"])]
         out.append(WebhookDelivery(
             id=d["id"], client_id=d["client_id"], client_name=d["client_name"], status=d["status"],
             destination_paused=d["webhook_paused_at"] is not None, up_to_cursor=d["up_to_seq"],
@@ -86,14 +79,11 @@ def deliveries(db: sqlite_utils.Database, agency_id: str, status: str | None = N
     return out
 
 
-def _client(db: sqlite_utils.Database, agency_id: str | None, client_id: str) -> dict[str, Any]:
-    sql, args = "SELECT * FROM integration_clients WHERE id = ?", [client_id]
-    if agency_id is not None:
-        sql, args = sql + " AND agency_id = ?", [client_id, agency_id]
-    rows = list(db.query(sql, args))
-    if not rows or rows[0]["revoked_at"]:
+def _client(db: Tx, agency_id: str | None, client_id: str) -> dict[str, Any]:
+    row = client_rows.get(db, client_id, agency_id)
+    if row is None or row["revoked_at"]:
         raise NotFound("No such integration client.")
-    return rows[0]
+    return row
 
 
 def _destination(row: dict[str, Any], secret: str | None = None) -> WebhookDestination:
@@ -101,30 +91,25 @@ def _destination(row: dict[str, Any], secret: str | None = None) -> WebhookDesti
                               previous_secret_until=row["webhook_previous_until"], secret=secret)
 
 
-def resend(db: sqlite_utils.Database, agency_id: str | None, delivery_id: str,
+def resend(db: Tx, agency_id: str | None, delivery_id: str,
            now: datetime | None = None) -> WebhookDelivery:
     """Send a notice again now (same ``webhook-id``), with a fresh round of retries; its
     destination is resumed, because resending is the admin saying it is fixed."""
     now = now or utcnow()
-    sql, args = "SELECT * FROM webhook_deliveries WHERE id = ?", [delivery_id]
-    if agency_id is not None:
-        sql, args = sql + " AND agency_id = ?", [delivery_id, agency_id]
-    rows = list(db.query(sql, args))
-    if not rows:
+    d = store_webhooks.delivery(db, delivery_id, agency_id)
+    if d is None:
         raise NotFound("No such webhook delivery.")
-    d = rows[0]
     client = _client(db, agency_id, d["client_id"])
     if not client["webhook_url"]:
         raise InvalidInput("That client has no webhook URL.")
-    db.execute("UPDATE webhook_deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = ?,"
-               " delivered_at = NULL WHERE id = ?", [iso(now), delivery_id])
-    db.execute("UPDATE integration_clients SET webhook_paused_at = NULL WHERE id = ?", [d["client_id"]])
+    store_webhooks.restart(db, delivery_id, iso(now))
+    store_webhooks.unpause(db, d["client_id"])
     audit.record(db, "webhook-resent", agency_id=d["agency_id"], client_id=d["client_id"],
                  entity="webhook_delivery", entity_id=delivery_id)
     return next(x for x in deliveries(db, d["agency_id"]) if x.id == delivery_id)
 
 
-def rotate_secret(db: sqlite_utils.Database, keyring: Keyring, agency_id: str | None, client_id: str,
+def rotate_secret(db: Tx, keyring: Keyring, agency_id: str | None, client_id: str,
                   overlap: timedelta = DEFAULT_OVERLAP, now: datetime | None = None) -> WebhookDestination:
     """A new secret signs from now on; the old one also signs until ``now + overlap``, so a
     receiver can switch at any time in between without refusing a notice."""
@@ -137,19 +122,16 @@ def rotate_secret(db: sqlite_utils.Database, keyring: Keyring, agency_id: str | 
         raise InvalidInput("That client has no webhook URL.")
     old = keyring.decrypt(row["webhook_secret"], f"integration_clients/{client_id}/webhook_secret")
     secret = new_secret()
-    db.execute(
-        "UPDATE integration_clients SET webhook_secret = ?, webhook_previous_secret = ?, webhook_previous_until = ?"
-        " WHERE id = ?",
-        [keyring.encrypt(secret.encode(), f"integration_clients/{client_id}/webhook_secret"),
-         keyring.encrypt(old, f"integration_clients/{client_id}/webhook_previous_secret"), iso(now + overlap),
-         client_id])
+    store_webhooks.set_secrets(
+        db, client_id, keyring.encrypt(secret.encode(), f"integration_clients/{client_id}/webhook_secret"),
+        keyring.encrypt(old, f"integration_clients/{client_id}/webhook_previous_secret"), iso(now + overlap))
     audit.record(db, "webhook-secret-rotated", agency_id=row["agency_id"], client_id=client_id,
                  entity="integration_client", entity_id=client_id,
                  detail={"overlap_seconds": int(overlap.total_seconds())})
     return _destination(_client(db, agency_id, client_id), secret)
 
 
-def set_url(db: sqlite_utils.Database, keyring: Keyring, agency_id: str | None, client_id: str,
+def set_url(db: Tx, keyring: Keyring, agency_id: str | None, client_id: str,
             url: str) -> WebhookDestination:
     """Point notices elsewhere (pending ones included) and resume a paused destination. A
     client that had no URL gets its first secret, returned once."""
@@ -158,18 +140,17 @@ def set_url(db: sqlite_utils.Database, keyring: Keyring, agency_id: str | None, 
     secret = None
     if not row["webhook_secret"]:
         secret = new_secret()
-        db.execute("UPDATE integration_clients SET webhook_secret = ? WHERE id = ?",
-                   [keyring.encrypt(secret.encode(), f"integration_clients/{client_id}/webhook_secret"), client_id])
-    db.execute("UPDATE integration_clients SET webhook_url = ?, webhook_paused_at = NULL WHERE id = ?",
-               [url, client_id])
+        store_webhooks.set_secret(
+            db, client_id, keyring.encrypt(secret.encode(), f"integration_clients/{client_id}/webhook_secret"))
+    store_webhooks.set_url(db, client_id, url)
     audit.record(db, "webhook-url-changed", agency_id=row["agency_id"], client_id=client_id,
                  entity="integration_client", entity_id=client_id)
     return _destination(_client(db, agency_id, client_id), secret)
 
 
-def resume(db: sqlite_utils.Database, agency_id: str | None, client_id: str) -> WebhookDestination:
+def resume(db: Tx, agency_id: str | None, client_id: str) -> WebhookDestination:
     row = _client(db, agency_id, client_id)
-    db.execute("UPDATE integration_clients SET webhook_paused_at = NULL WHERE id = ?", [client_id])
+    store_webhooks.unpause(db, client_id)
     audit.record(db, "webhook-resumed", agency_id=row["agency_id"], client_id=client_id,
                  entity="integration_client", entity_id=client_id)
     return _destination(_client(db, agency_id, client_id))

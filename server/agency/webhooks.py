@@ -23,12 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import httpx
-import sqlite_utils
 
 from ..clock import iso, parse_iso, utcnow
 from ..ids import new_id
 from ..storage.crypto import Keyring
+from ..storage import webhooks as store_webhooks
 from ..storage.db import Database
+from ..storage.tx import Tx
 
 log = logging.getLogger("hearthside.webhooks")
 MAX_ATTEMPTS = 8
@@ -104,21 +105,17 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
-def enqueue(db: sqlite_utils.Database, now: datetime | None = None) -> int:
+def enqueue(db: Tx, now: datetime | None = None) -> int:
     """One pending notice per live, unpaused webhook client whose agency's change log has
     moved past what it was last told (a notice already pending covers later changes too)."""
     now = now or utcnow()
     made = 0
-    for c in list(db.query("SELECT id, agency_id FROM integration_clients WHERE webhook_url IS NOT NULL"
-                           " AND revoked_at IS NULL AND webhook_paused_at IS NULL")):
-        if list(db.query("SELECT 1 FROM webhook_deliveries WHERE client_id = ? AND status = 'pending'", [c["id"]])):
+    for c in store_webhooks.clients_to_notify(db):
+        if store_webhooks.has_pending(db, c["id"]):
             continue
-        last = next(db.query("SELECT COALESCE(MAX(up_to_seq), 0) AS s FROM webhook_deliveries WHERE client_id = ?",
-                             [c["id"]]))["s"]
-        top = next(db.query("SELECT COALESCE(MAX(seq), 0) AS s FROM change_log WHERE agency_id = ?",
-                            [c["agency_id"]]))["s"]
-        if top > last:
-            db["webhook_deliveries"].insert({
+        top = store_webhooks.agency_log_top(db, c["agency_id"])
+        if top > store_webhooks.last_notified_seq(db, c["id"]):
+            store_webhooks.insert_delivery(db, {
                 "id": new_id(), "client_id": c["id"], "agency_id": c["agency_id"], "up_to_seq": top,
                 "status": "pending", "attempts": 0, "round_attempts": 0, "next_attempt_at": iso(now),
                 "created_at": iso(now), "delivered_at": None})
@@ -132,12 +129,7 @@ def deliver_due(store: Database, now: datetime | None = None,
     now = now or utcnow()
     post = post or httpx.post
     with store.read() as db:
-        due = list(db.query(
-            "SELECT d.*, c.webhook_url, c.webhook_secret, c.webhook_previous_secret, c.webhook_previous_until"
-            " FROM webhook_deliveries d JOIN integration_clients c ON c.id = d.client_id"
-            " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND c.revoked_at IS NULL"
-            " AND c.webhook_paused_at IS NULL AND c.webhook_url IS NOT NULL ORDER BY d.next_attempt_at",
-            [iso(now)]))
+        due = store_webhooks.due(db, iso(now))
     outcomes = []
     for d in due:
         live = live_secrets(store.keyring, {**d, "id": d["client_id"]}, now)
@@ -156,24 +148,19 @@ def deliver_due(store: Database, now: datetime | None = None,
     return outcomes
 
 
-def _record(db: sqlite_utils.Database, d: dict[str, Any], now: datetime, code: int | None, error: str | None,
+def _record(db: Tx, d: dict[str, Any], now: datetime, code: int | None, error: str | None,
             ok: bool) -> None:
-    number = next(db.query("SELECT COUNT(*) AS n FROM webhook_attempts WHERE delivery_id = ?", [d["id"]]))["n"] + 1
-    db["webhook_attempts"].insert({"delivery_id": d["id"], "attempt": number, "at": iso(now),
-                                   "status_code": code, "error": error})
+    number = store_webhooks.add_attempt(db, d["id"], iso(now), code, error)
     rounds = d["round_attempts"] + 1
     if ok:
-        db.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, round_attempts = ?,"
-                   " delivered_at = ? WHERE id = ?", [number, rounds, iso(now), d["id"]])
+        store_webhooks.mark_delivered(db, d["id"], number, rounds, iso(now))
     elif rounds >= MAX_ATTEMPTS:
-        db.execute("UPDATE webhook_deliveries SET status = 'failed', attempts = ?, round_attempts = ? WHERE id = ?",
-                   [number, rounds, d["id"]])
+        store_webhooks.mark_failed(db, d["id"], number, rounds)
         # Persistent failure: stop knocking until an admin acts (changes the URL, resumes, resends).
-        db.execute("UPDATE integration_clients SET webhook_paused_at = ? WHERE id = ?", [iso(now), d["client_id"]])
+        store_webhooks.pause(db, d["client_id"], iso(now))
         log.warning("webhook destination paused after %d failed attempts", rounds)
     else:
-        db.execute("UPDATE webhook_deliveries SET attempts = ?, round_attempts = ?, next_attempt_at = ? WHERE id = ?",
-                   [number, rounds, iso(now + backoff(rounds)), d["id"]])
+        store_webhooks.schedule_retry(db, d["id"], number, rounds, iso(now + backoff(rounds)))
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
-import sqlite_utils
 
 from sync import merge, model
 from sync.protocol import Op, OpResult
@@ -46,8 +45,9 @@ from ..families.schemas import (
 )
 from ..errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, id_taken
 from ..ids import new_id
-from ..storage import records
+from ..storage import families as family_rows, records
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from ..storage.records import Actor
 from . import external_ids
 from .clients import AgencyClient
@@ -123,7 +123,7 @@ def actor_of(client: AgencyClient) -> Actor:
     return Actor(client_id=client.client_id)
 
 
-def _apply(db: sqlite_utils.Database, keyring: Keyring, client: AgencyClient, ops: list[Op]) -> list[OpResult]:
+def _apply(db: Tx, keyring: Keyring, client: AgencyClient, ops: list[Op]) -> list[OpResult]:
     """The core system's ops through the one write path, strictly: a refusal is the answer
     (mapped by ``server.errors``), never a quarantined op."""
     return merge.apply_ops(db, keyring, actor_of(client), ops, strict=True)
@@ -153,10 +153,10 @@ def read_family(db, keyring, client: AgencyClient, family_id: str) -> dict[str, 
     out = representation(db, keyring, "family", row, client.client_id)
     for entity, key in (("person", "persons"), ("relationship", "relationships"), ("allocation", "allocations")):
         out[key] = [representation(db, keyring, entity, r, client.client_id)
-                    for r in records.find(db, keyring, entity, "family_id = ?", [family_id])]
+                    for r in family_rows.of_family(db, keyring, entity, family_id)]
     out["conflicts"] = [
         {k: c[k] for k in ("id", "entity", "entity_id", "field", "status", "candidates", "version")}
-        for c in records.find(db, keyring, "conflict", "family_id = ? AND status = 'open'", [family_id])
+        for c in family_rows.open_conflicts(db, keyring, family_id)
         if c["entity"] in ("family", "person", "relationship", "allocation")]
     audit.record(db, "agency-family-read", agency_id=client.agency_id, client_id=client.client_id,
                  entity="family", entity_id=family_id, family_id=family_id, purpose="core system read")
@@ -182,7 +182,7 @@ class WriteResult(msgspec.Struct):
 
 
 def write(
-    db: sqlite_utils.Database,
+    db: Tx,
     keyring: Keyring,
     client: AgencyClient,
     entity: str,
@@ -277,11 +277,9 @@ def allocate(db, keyring, client: AgencyClient, family_id: str, practitioner_id:
              if_match: int | None) -> WriteResult:
     """Allocate (active) or end the allocation of (inactive) a practitioner to a family."""
     _family_row(db, keyring, client, family_id)
-    if not list(db.query("SELECT 1 FROM users WHERE id = ? AND agency_id = ? AND role = 'practitioner'",
-                         [practitioner_id, client.agency_id])):
+    if not family_rows.is_practitioner(db, client.agency_id, practitioner_id):
         raise NotFound("No such practitioner.")
-    existing = records.find(db, keyring, "allocation", "family_id = ? AND practitioner_id = ?",
-                            [family_id, practitioner_id])
+    existing = family_rows.allocations(db, keyring, family_id, practitioner_id)
     if not existing:
         if not body.active:
             raise NotFound("That practitioner is not allocated to this family.")

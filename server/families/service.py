@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import sqlite_utils
 
 from sync.writer import make_create, make_set
 
 from .. import audit, writes
-from ..access import Principal, family_condition, load_in_reach, require_family
-from ..errors import FieldError, InvalidInput, NotFound, id_taken
+from ..access import Principal, load_in_reach, require_family
+from ..errors import NotFound, id_taken
 from ..ids import new_id
-from ..storage import records
+from ..storage import families as family_rows, records
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .schemas import (
     AllocationCreate,
     AllocationRead,
@@ -33,21 +33,19 @@ from .schemas import (
 )
 
 
-def list_families(db: sqlite_utils.Database, keyring: Keyring, p: Principal) -> list[FamilySummary]:
-    cond, params = family_condition(p, "id")
-    rows = records.find(db, keyring, "family", cond, params, order_by="id")
-    out = [msgspec.convert(r, FamilySummary) for r in rows]
+def list_families(db: Tx, keyring: Keyring, p: Principal) -> list[FamilySummary]:
+    out = [msgspec.convert(r, FamilySummary) for r in family_rows.in_reach(db, keyring, p)]
     audit.record(db, "families-listed", purpose="caseload", detail={"count": len(out)}, **audit.by(p))
     return sorted(out, key=lambda f: f.family_name)
 
 
-def get_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str) -> FamilyRead:
+def get_family(db: Tx, keyring: Keyring, p: Principal, family_id: str) -> FamilyRead:
     require_family(db, p, family_id)
     family = records.get(db, keyring, "family", family_id)
     assert family is not None
 
-    def rows(entity: str, order_by: str = "created_at, id") -> list[dict[str, Any]]:
-        return records.find(db, keyring, entity, "family_id = ?", [family_id], order_by=order_by)
+    def rows(entity: str) -> list[dict[str, Any]]:
+        return family_rows.of_family(db, keyring, entity, family_id)
 
     audit.record(db, "family-read", entity="family", entity_id=family_id, family_id=family_id,
                  purpose="view family record", **audit.by(p))
@@ -57,10 +55,10 @@ def get_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, family
         persons=[msgspec.convert(r, PersonRead) for r in rows("person")],
         relationships=[msgspec.convert(r, RelationshipRead) for r in rows("relationship")],
         allocations=[msgspec.convert(r, AllocationRead) for r in rows("allocation")],
-        visits=[msgspec.convert(r, VisitRead) for r in rows("visit", "planned_for DESC, id")],
-        follow_ups=[msgspec.convert(r, FollowUpRead) for r in rows("follow_up", "due_at, id")],
-        flags=[msgspec.convert(r, FlagRead) for r in rows("flag", "created_at DESC, id")],
-        observations=[msgspec.convert(r, ObservationRead) for r in rows("observation", "recorded_at, id")],
+        visits=[msgspec.convert(r, VisitRead) for r in rows("visit")],
+        follow_ups=[msgspec.convert(r, FollowUpRead) for r in rows("follow_up")],
+        flags=[msgspec.convert(r, FlagRead) for r in rows("flag")],
+        observations=[msgspec.convert(r, ObservationRead) for r in rows("observation")],
     )
 
 
@@ -69,22 +67,22 @@ def _values(body: msgspec.Struct) -> dict[str, Any]:
     return {k: v for k, v in msgspec.to_builtins(body).items() if k != "id" and v is not None}
 
 
-def _unused(db: sqlite_utils.Database, table: str, record_id: str) -> None:
-    if db.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", [record_id]).fetchone():
+def _unused(db: Tx, entity: str, record_id: str) -> None:
+    if family_rows.exists(db, entity, record_id):
         raise id_taken()
 
 
-def create_family(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FamilyCreate) -> FamilyRead:
+def create_family(db: Tx, keyring: Keyring, p: Principal, body: FamilyCreate) -> FamilyRead:
     """A new family: the merge sets a supervisor's team and refuses another team's."""
     family_id = body.id or new_id()
-    _unused(db, "families", family_id)
+    _unused(db, "family", family_id)
     writes.apply(db, keyring, p, [make_create("family", family_id, family_id, _values(body))])
     audit.record(db, "family-created", entity="family", entity_id=family_id, family_id=family_id, **audit.by(p))
     return get_family(db, keyring, p, family_id)
 
 
 def update_family(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: FamilyUpdate,
+    db: Tx, keyring: Keyring, p: Principal, family_id: str, body: FamilyUpdate,
     if_match: str | None,
 ) -> writes.Written:
     family = load_in_reach(db, keyring, p, "family", family_id, "family")
@@ -98,24 +96,23 @@ def update_family(
 
 
 def add_person(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: PersonCreate
+    db: Tx, keyring: Keyring, p: Principal, family_id: str, body: PersonCreate
 ) -> PersonRead:
     require_family(db, p, family_id)
     person_id = body.id or new_id()
-    _unused(db, "persons", person_id)
+    _unused(db, "person", person_id)
     writes.apply(db, keyring, p, [make_create("person", person_id, family_id, _values(body))])
     audit.record(db, "person-created", entity="person", entity_id=person_id, family_id=family_id, **audit.by(p))
     return msgspec.convert(records.get(db, keyring, "person", person_id), PersonRead)
 
 
 def allocate(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, body: AllocationCreate
+    db: Tx, keyring: Keyring, p: Principal, family_id: str, body: AllocationCreate
 ) -> AllocationRead:
     """Allocate a practitioner. A create, so no If-Match: an allocation that exists is made
     active again (the request says what it wants, whatever the allocation's history)."""
     require_family(db, p, family_id)
-    existing = records.find(db, keyring, "allocation", "family_id = ? AND practitioner_id = ?",
-                            [family_id, body.practitioner_id])
+    existing = family_rows.allocations(db, keyring, family_id, body.practitioner_id)
     if existing:
         allocation_id = existing[0]["id"]
         base = writes.base_version(existing[0], "active", int(existing[0]["version"]))
@@ -131,12 +128,11 @@ def allocate(
 
 
 def deallocate(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, family_id: str, practitioner_id: str,
+    db: Tx, keyring: Keyring, p: Principal, family_id: str, practitioner_id: str,
     if_match: str | None,
 ) -> writes.Written:
     require_family(db, p, family_id)
-    existing = records.find(db, keyring, "allocation", "family_id = ? AND practitioner_id = ? AND active = 1",
-                            [family_id, practitioner_id])
+    existing = family_rows.allocations(db, keyring, family_id, practitioner_id, active_only=True)
     if not existing:
         raise NotFound("That practitioner is not allocated to this family.")
     allocation = existing[0]

@@ -9,18 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from sync.policy import Refused
 
 from .. import audit, writes
-from ..access import Principal, family_condition, load_in_reach, require_role, user_condition
+from ..access import Principal, load_in_reach, require_role
 from ..clock import iso, parse_iso, utcnow
 from ..followups import dates
 from ..followups.schemas import FollowUpCreate
 from ..followups.service import create_op as follow_up_op, get_follow_up, to_read as follow_up_read
-from ..storage import records
+from ..storage import flags as flag_rows, followups as follow_up_rows, records
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .schemas import FlagDecision, FlagDetail, FlagRead, FlagRecord, Overview, PractitionerOverdue, PractitionerSync
 
 SEVERITY_ORDER = {"urgent": 0, "high": 1, "routine": 2}
@@ -46,21 +45,18 @@ def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["created_at"], r["id"]))
 
 
-def list_flags(db: sqlite_utils.Database, keyring: Keyring, p: Principal, status: str = "active",
+def list_flags(db: Tx, keyring: Keyring, p: Principal, status: str = "active",
                now: datetime | None = None) -> list[FlagRead]:
     now = now or utcnow()
-    cond, params = family_condition(p, "family_id")
-    wanted = STATUS_FILTERS[status]
-    marks = ",".join("?" * len(wanted))
-    rows = records.find(db, keyring, "flag", f"{cond} AND status IN ({marks})", [*params, *wanted])
+    rows = flag_rows.in_reach(db, keyring, p, STATUS_FILTERS[status])
     return [to_read(r, now) for r in _sorted(rows)]
 
 
-def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> dict[str, Any]:
+def _load(db: Tx, keyring: Keyring, p: Principal, flag_id: str) -> dict[str, Any]:
     return load_in_reach(db, keyring, p, "flag", flag_id, "flag")
 
 
-def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag: dict[str, Any]) -> FlagRecord:
+def _record_behind(db: Tx, keyring: Keyring, p: Principal, flag: dict[str, Any]) -> FlagRecord:
     now = utcnow()
     tz = dates.agency_zone(db, p.agency_id)
     family = records.get(db, keyring, "family", flag["family_id"]) or {}
@@ -72,12 +68,8 @@ def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, fl
             subject = {k: person.get(k) for k in ("id", "role", "given_name", "family_name", "date_of_birth",
                                                   "protection_plan")}
     # The follow-ups of the visit behind the flag, or the follow-up an overdue flag escalates.
-    linked = records.find(db, keyring, "follow_up", "(visit_id IS ? AND visit_id IS NOT NULL) OR id = ?",
-                          [flag.get("visit_id"), flag.get("subject_id") or ""], order_by="due_at, id")
-    practitioner = None
-    if visit is not None:
-        rows = list(db.query("SELECT id, display_name FROM users WHERE id = ?", [visit["practitioner_id"]]))
-        practitioner = rows[0] if rows else None
+    linked = flag_rows.linked_follow_ups(db, keyring, flag.get("visit_id"), flag.get("subject_id"))
+    practitioner = flag_rows.user_name(db, visit["practitioner_id"]) if visit is not None else None
     return FlagRecord(
         family={"id": flag["family_id"], "family_name": family.get("family_name"),
                 "postcode": family.get("postcode"), "team_id": family.get("team_id")},
@@ -91,27 +83,27 @@ def _record_behind(db: sqlite_utils.Database, keyring: Keyring, p: Principal, fl
     )
 
 
-def get_flag(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
+def get_flag(db: Tx, keyring: Keyring, p: Principal, flag_id: str) -> FlagDetail:
     flag = _load(db, keyring, p, flag_id)
     audit.record(db, "flag-read", entity="flag", entity_id=flag_id, family_id=flag["family_id"],
                  purpose="review flag", **audit.by(p))
     return FlagDetail(flag=to_read(flag, utcnow()), record=_record_behind(db, keyring, p, flag))
 
 
-def _set(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag: dict[str, Any], changes: dict[str, Any],
+def _set(db: Tx, keyring: Keyring, p: Principal, flag: dict[str, Any], changes: dict[str, Any],
          if_match: str | None) -> tuple[list, list]:
     ops = writes.set_ops("flag", flag, changes, writes.require_if_match(if_match, flag))
     return ops, writes.apply(db, keyring, p, ops)
 
 
-def _written(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, ops: list, results: list,
+def _written(db: Tx, keyring: Keyring, p: Principal, flag_id: str, ops: list, results: list,
              created: list | None = None) -> writes.Written:
     detail = get_flag(db, keyring, p, flag_id)
     detail.created_follow_ups = created or []
     return writes.outcome(detail, detail.flag.version, ops, results)
 
 
-def acknowledge(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str,
+def acknowledge(db: Tx, keyring: Keyring, p: Principal, flag_id: str,
                 if_match: str | None) -> writes.Written:
     """Acknowledge an open flag; one already acknowledged or closed stays as it is."""
     flag = _load(db, keyring, p, flag_id)
@@ -122,7 +114,7 @@ def acknowledge(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_
     return _written(db, keyring, p, flag_id, ops, results)
 
 
-def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str, body: FlagDecision,
+def decide(db: Tx, keyring: Keyring, p: Principal, flag_id: str, body: FlagDecision,
            if_match: str | None) -> writes.Written:
     """Record the decision and rationale (closing the flag unless ``close`` is false); the
     follow-ups it asks for are created only when the decision is recorded without a
@@ -135,8 +127,7 @@ def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: s
     if not any(r.status == "conflict" for r in results) and body.follow_ups:
         default_assignee = None
         if flag.get("visit_id"):
-            row = db.conn.execute("SELECT practitioner_id FROM visits WHERE id = ?", [flag["visit_id"]]).fetchone()
-            default_assignee = row[0] if row else None
+            default_assignee = flag_rows.visit_practitioner(db, flag["visit_id"])
         fu_ops = [follow_up_op(db, p, FollowUpCreate(
             family_id=flag["family_id"], text=fu.text, due_date=fu.due_date,
             assignee_id=fu.assignee_id or default_assignee or p.user_id, visit_id=flag.get("visit_id")))
@@ -153,7 +144,7 @@ def decide(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: s
     return _written(db, keyring, p, flag_id, ops, results, created)
 
 
-def close(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: str,
+def close(db: Tx, keyring: Keyring, p: Principal, flag_id: str,
           if_match: str | None) -> writes.Written:
     """Close a flag whose decision is recorded (the merge refuses one without: 409)."""
     flag = _load(db, keyring, p, flag_id)
@@ -163,7 +154,7 @@ def close(db: sqlite_utils.Database, keyring: Keyring, p: Principal, flag_id: st
     return _written(db, keyring, p, flag_id, ops, results)
 
 
-def overview(db: sqlite_utils.Database, keyring: Keyring, p: Principal, now: datetime | None = None) -> Overview:
+def overview(db: Tx, keyring: Keyring, p: Principal, now: datetime | None = None) -> Overview:
     """The team at a glance: open flags by severity and age, overdue follow-ups by
     practitioner, and when each practitioner last synced (how fresh the picture is)."""
     require_role(p, "supervisor", "admin")
@@ -173,14 +164,8 @@ def overview(db: sqlite_utils.Database, keyring: Keyring, p: Principal, now: dat
     by_severity = {s: 0 for s in SEVERITY_ORDER}
     for f in flags:
         by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
-    ucond, uparams = user_condition(p, "u")
-    staff = list(db.query(
-        f"SELECT u.id, u.display_name, u.role, (SELECT MAX(d.last_sync_at) FROM devices d WHERE d.user_id = u.id)"
-        f" AS last_sync_at FROM users u WHERE {ucond} AND u.disabled_at IS NULL"
-        f" AND u.role IN ('practitioner', 'supervisor') ORDER BY u.display_name, u.id", uparams))
-    cond, params = family_condition(p, "family_id")
-    overdue = records.find(db, keyring, "follow_up", f"{cond} AND status = 'open' AND due_at < ?",
-                           [*params, iso(now)], order_by="due_at, id")
+    staff = flag_rows.staff_in_view(db, p)
+    overdue = follow_up_rows.in_reach(db, keyring, p, open_only=True, due_before=iso(now))
     names = {s["id"]: s["display_name"] for s in staff}
     grouped: dict[str, list] = {}
     for row in overdue:

@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlite_utils
-
 from ..clock import iso, parse_iso
+from ..storage import followups as follow_up_rows
+from ..storage.tx import Tx
 
 DEFAULT_ZONE = "Europe/London"
 DEFAULT_OVERDUE_FLAG_DAYS = 2
@@ -28,16 +28,15 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
-def agency_row(db: sqlite_utils.Database, agency_id: str) -> dict[str, Any]:
-    rows = list(db.query("SELECT id, timezone, settings FROM agencies WHERE id = ?", [agency_id]))
-    return rows[0] if rows else {"id": agency_id, "timezone": DEFAULT_ZONE, "settings": "{}"}
+def agency_row(db: Tx, agency_id: str) -> dict[str, Any]:
+    return follow_up_rows.agency_time(db, agency_id) or {"id": agency_id, "timezone": DEFAULT_ZONE, "settings": "{}"}
 
 
-def agency_zone(db: sqlite_utils.Database, agency_id: str) -> ZoneInfo:
+def agency_zone(db: Tx, agency_id: str) -> ZoneInfo:
     return zone(agency_row(db, agency_id)["timezone"])
 
 
-def agency_settings(db: sqlite_utils.Database, agency_id: str) -> dict[str, Any]:
+def agency_settings(db: Tx, agency_id: str) -> dict[str, Any]:
     try:
         value = json.loads(agency_row(db, agency_id)["settings"] or "{}")
     except ValueError:

@@ -18,17 +18,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from ..clock import iso, now_iso, utcnow
 from ..content.rules import evaluate, with_params
 from ..ids import stable_id
 from sync import merge
 from sync.writer import make_create
 
-from ..storage import records
+from ..storage import families as family_rows, followups as follow_up_rows, records
 from ..storage.crypto import Keyring
 from ..storage.db import Database
+from ..storage.tx import Tx
 from . import dates
 
 # Person roles in the record -> carer roles in content (settings.yaml carer_roles).
@@ -80,9 +79,9 @@ def _visit_date(visit: dict[str, Any], tz) -> date:
     return dates.local_date(when, tz)
 
 
-def _visit_facts(db: sqlite_utils.Database, keyring: Keyring, visit: dict[str, Any], tz) -> dict[str, Any]:
+def _visit_facts(db: Tx, keyring: Keyring, visit: dict[str, Any], tz) -> dict[str, Any]:
     answers = []
-    for r in records.find(db, keyring, "checklist_response", "visit_id = ?", [visit["id"]], order_by="updated_at, id"):
+    for r in follow_up_rows.visit_answers(db, keyring, visit["id"]):
         subject = r["subject_id"]
         # Checklists about the visit as a whole record the visit (or nothing) as subject.
         if subject in ("", "visit", visit["id"]):
@@ -99,37 +98,17 @@ def _visit_facts(db: sqlite_utils.Database, keyring: Keyring, visit: dict[str, A
             "answers": answers}
 
 
-def build_facts(db: sqlite_utils.Database, keyring: Keyring, visit: dict[str, Any], tz) -> dict[str, Any]:
+def build_facts(db: Tx, keyring: Keyring, visit: dict[str, Any], tz) -> dict[str, Any]:
     """The rule engine's facts for a visit: its answers, the family's people, and the
     family's earlier completed visits (history)."""
     on = _visit_date(visit, tz)
-    persons = records.find(db, keyring, "person", "family_id = ?", [visit["family_id"]])
-    history = [
-        _visit_facts(db, keyring, v, tz)
-        for v in records.find(db, keyring, "visit", "family_id = ? AND status = 'completed' AND id != ?",
-                              [visit["family_id"], visit["id"]])
-    ]
+    persons = family_rows.of_family(db, keyring, "person", visit["family_id"])
+    history = [_visit_facts(db, keyring, v, tz)
+               for v in follow_up_rows.earlier_completed_visits(db, keyring, visit["family_id"], visit["id"])]
     return {"visit": _visit_facts(db, keyring, visit, tz), "subjects": _subjects(persons, on), "history": history}
 
 
-def _supervisor_of(db: sqlite_utils.Database, family_id: str) -> str | None:
-    rows = list(db.query(
-        "SELECT u.id FROM users u JOIN families f ON f.team_id = u.team_id AND f.agency_id = u.agency_id"
-        " WHERE f.id = ? AND u.role = 'supervisor' AND u.disabled_at IS NULL ORDER BY u.created_at, u.id",
-        [family_id]))
-    return rows[0]["id"] if rows else None
-
-
-def _still_open(db: sqlite_utils.Database, table: str, open_cond: str, family_id: str, rule: str,
-                subject: str | None) -> bool:
-    """A rule fires at every visit while its condition holds (a father not seen, say): one
-    open follow-up or flag per rule and subject is enough until it is dealt with."""
-    return bool(list(db.query(
-        f"SELECT 1 FROM {table} WHERE family_id = ? AND rule_id = ? AND subject_id IS ? AND deleted = 0 AND {open_cond}",
-        [family_id, rule, subject])))
-
-
-def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: Any, visit_id: str) -> dict[str, list[str]]:
+def apply_visit_outcome(db: Tx, keyring: Keyring, content: Any, visit_id: str) -> dict[str, list[str]]:
     """Run the rules for a completed visit; create the follow-ups and flags not yet there.
     Returns the ids created (``follow_ups``, ``flags``); empty when nothing is new or the
     visit is not completed."""
@@ -146,11 +125,14 @@ def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: An
     ops = []
     for fu in outcome.follow_ups:
         fid = follow_up_id(visit_id, fu.rule, fu.subject)
-        if list(db.query("SELECT 1 FROM follow_ups WHERE id = ?", [fid])) or _still_open(
-            db, "follow_ups", "status = 'open'", visit["family_id"], fu.rule, fu.subject
+        # A rule fires at every visit while its condition holds (a father not seen, say):
+        # one open follow-up per rule and subject is enough until it is dealt with.
+        if family_rows.exists(db, "follow_up", fid) or follow_up_rows.rule_still_open(
+            db, "follow_up", family_id, fu.rule, fu.subject
         ):
             continue
-        assignee = visit["practitioner_id"] if fu.assignee != "supervisor" else _supervisor_of(db, visit["family_id"])
+        assignee = (visit["practitioner_id"] if fu.assignee != "supervisor"
+                    else follow_up_rows.family_supervisor(db, family_id))
         ops.append(("follow_ups", make_create("follow_up", fid, family_id, {
             "visit_id": visit_id, "rule_id": fu.rule, "subject_id": fu.subject,
             "assignee_id": assignee or visit["practitioner_id"],
@@ -159,8 +141,8 @@ def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: An
             "text": fu.text, "status": "open"}, op_id=stable_id("op", fid))))
     for fl in outcome.flags:
         xid = flag_id(visit_id, fl.rule, fl.subject)
-        if list(db.query("SELECT 1 FROM flags WHERE id = ?", [xid])) or _still_open(
-            db, "flags", "status != 'closed'", visit["family_id"], fl.rule, fl.subject
+        if family_rows.exists(db, "flag", xid) or follow_up_rows.rule_still_open(
+            db, "flag", family_id, fl.rule, fl.subject
         ):
             continue
         ops.append(("flags", make_create("flag", xid, family_id, {
@@ -173,11 +155,7 @@ def apply_visit_outcome(db: sqlite_utils.Database, keyring: Keyring, content: An
     for (kind, op), result in zip(ops, results):
         if result.status == "applied":
             created[kind].append(op.entity_id)
-    db.execute(
-        "INSERT INTO visit_outcomes (visit_id, applied_at, follow_ups, flags) VALUES (?,?,?,?)"
-        " ON CONFLICT(visit_id) DO UPDATE SET applied_at = excluded.applied_at,"
-        " follow_ups = visit_outcomes.follow_ups + excluded.follow_ups, flags = visit_outcomes.flags + excluded.flags",
-        [visit_id, now_iso(), len(created["follow_ups"]), len(created["flags"])])
+    follow_up_rows.record_outcome(db, visit_id, now_iso(), len(created["follow_ups"]), len(created["flags"]))
     return created
 
 
@@ -190,10 +168,7 @@ def sweep_completed_visits(store: Database, content: Any, limit: int = 200) -> i
     visits (imported history, demo data) are left alone: raising follow-ups for them now
     would only make noise."""
     with store.read() as db:
-        pending = [r["id"] for r in db.query(
-            "SELECT v.id FROM visits v LEFT JOIN visit_outcomes o ON o.visit_id = v.id"
-            " WHERE v.status = 'completed' AND v.deleted = 0 AND o.visit_id IS NULL AND v.completed_at >= ?"
-            " ORDER BY v.updated_at LIMIT ?", [iso(utcnow() - SWEEP_WINDOW), limit])]
+        pending = follow_up_rows.visits_awaiting_rules(db, iso(utcnow() - SWEEP_WINDOW), limit)
     for visit_id in pending:
         with store.write() as db:
             apply_visit_outcome(db, store.keyring, content, visit_id)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import sqlite_utils
-
 from ..storage.crypto import Keyring
 from ..storage.records import Actor
+from ..storage.tx import Tx
 
 _content_source: Callable[[], Any] = lambda: None  # noqa: E731
 
@@ -35,7 +34,7 @@ def completed_visit_ids(changes: Iterable[Any]) -> list[str]:
     return out
 
 
-def on_synced_changes(db: sqlite_utils.Database, keyring: Keyring, actor: Actor, changes: list[Any]) -> None:
+def on_synced_changes(db: Tx, keyring: Keyring, actor: Actor, changes: list[Any]) -> None:
     visit_ids = completed_visit_ids(changes)
     content = _content_source() if visit_ids else None
     if content is None:

@@ -8,18 +8,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import sqlite_utils
-
 from sync.protocol import CreateOp
 from sync.writer import make_create
 
 from .. import audit, writes
-from ..access import Principal, family_condition, load_in_reach
+from ..access import Principal, load_in_reach
 from ..clock import iso, utcnow
 from ..errors import FieldError, InvalidInput, id_taken
 from ..ids import new_id
-from ..storage import records
+from ..storage import families as family_rows, followups as follow_up_rows
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from . import dates
 from .schemas import FollowUpComplete, FollowUpCreate, FollowUpRead, FollowUpReassign
 
@@ -43,48 +42,40 @@ def _parse_day(text: str, field: str) -> date:
         raise InvalidInput("Not a date.", errors=[FieldError(field, "not a valid date (YYYY-MM-DD)")]) from None
 
 
-def _load(db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str) -> dict[str, Any]:
+def _load(db: Tx, keyring: Keyring, p: Principal, follow_up_id: str) -> dict[str, Any]:
     return load_in_reach(db, keyring, p, "follow_up", follow_up_id, "follow-up")
 
 
 def list_follow_ups(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, *, scope: str, status: str, due: str | None,
+    db: Tx, keyring: Keyring, p: Principal, *, scope: str, status: str, due: str | None,
     now: datetime | None = None,
 ) -> list[FollowUpRead]:
     now = now or utcnow()
     tz = dates.agency_zone(db, p.agency_id)
-    cond, params = family_condition(p, "family_id")
-    where = [cond]
-    if scope == "mine" or p.role == "practitioner":
-        where.append("assignee_id = ?")
-        params.append(p.user_id)
-    if status != "all":
-        where.append("status = ?")
-        params.append(status)
     today = now.astimezone(tz).date()
+    window: dict[str, Any] = {}
     if due == "overdue":
-        where.append("status = 'open' AND due_at < ?")
-        params.append(iso(now))
+        window = {"open_only": True, "due_before": iso(now)}
     elif due == "today":
-        where.append("status = 'open' AND due_at >= ? AND due_at <= ?")
-        params += [iso(now), dates.due_at_for(today, tz)]
+        window = {"open_only": True, "due_from": iso(now), "due_through": dates.due_at_for(today, tz)}
     elif due == "upcoming":
-        where.append("status = 'open' AND due_at > ?")
-        params.append(dates.due_at_for(today, tz))
-    rows = records.find(db, keyring, "follow_up", " AND ".join(where), params, order_by="due_at, id")
+        window = {"open_only": True, "due_after": dates.due_at_for(today, tz)}
+    rows = follow_up_rows.in_reach(
+        db, keyring, p, assignee_id=p.user_id if scope == "mine" or p.role == "practitioner" else None,
+        status=None if status == "all" else status, **window)
     return [to_read(r, tz, now) for r in rows]
 
 
-def get_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str) -> FollowUpRead:
+def get_follow_up(db: Tx, keyring: Keyring, p: Principal, follow_up_id: str) -> FollowUpRead:
     row = _load(db, keyring, p, follow_up_id)
     return to_read(row, dates.agency_zone(db, p.agency_id), utcnow())
 
 
-def create_op(db: sqlite_utils.Database, p: Principal, body: FollowUpCreate) -> CreateOp:
+def create_op(db: Tx, p: Principal, body: FollowUpCreate) -> CreateOp:
     """The op for a new follow-up: yours unless it names someone else (whom the policy then
     judges: a practitioner adds follow-ups for themselves only)."""
     follow_up_id = body.id or new_id()
-    if db.conn.execute("SELECT 1 FROM follow_ups WHERE id = ?", [follow_up_id]).fetchone():
+    if family_rows.exists(db, "follow_up", follow_up_id):
         raise id_taken()
     due_at = dates.due_at_for(_parse_day(body.due_date, "body.due_date"), dates.agency_zone(db, p.agency_id))
     values = {"assignee_id": body.assignee_id or p.user_id, "due_at": due_at, "text": body.text}
@@ -93,7 +84,7 @@ def create_op(db: sqlite_utils.Database, p: Principal, body: FollowUpCreate) -> 
     return make_create("follow_up", follow_up_id, body.family_id, values)
 
 
-def create_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: FollowUpCreate) -> FollowUpRead:
+def create_follow_up(db: Tx, keyring: Keyring, p: Principal, body: FollowUpCreate) -> FollowUpRead:
     op = create_op(db, p, body)
     writes.apply(db, keyring, p, [op])
     audit.record(db, "follow-up-created", entity="follow_up", entity_id=op.entity_id, family_id=body.family_id,
@@ -102,7 +93,7 @@ def create_follow_up(db: sqlite_utils.Database, keyring: Keyring, p: Principal, 
 
 
 def complete_follow_up(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpComplete,
+    db: Tx, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpComplete,
     if_match: str | None,
 ) -> writes.Written:
     """Mark done or cancelled with a note. The note goes first: on a follow-up already
@@ -118,7 +109,7 @@ def complete_follow_up(
 
 
 def reassign_follow_up(
-    db: sqlite_utils.Database, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpReassign,
+    db: Tx, keyring: Keyring, p: Principal, follow_up_id: str, body: FollowUpReassign,
     if_match: str | None,
 ) -> writes.Written:
     row = _load(db, keyring, p, follow_up_id)

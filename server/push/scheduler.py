@@ -2,8 +2,8 @@
 overdue follow-ups, and sends what is due through web push.
 
 Every run (a *tick*) takes ``now`` from a clock the tests control. Only the holder of the
-database lease (``scheduler_leases``, taken in a ``BEGIN IMMEDIATE`` transaction) does
-anything, so two server processes on one database never both send. Planning is idempotent
+database lease (``storage.push.take_lease``: a conditional claim with an expiry, renewed
+before each send) does anything, so two server processes on one database never both send. Planning is idempotent
 (outbox ids derive from the reminder and the device), so a tick repeated, crashed half-way
 or run by the other process after a takeover never sends one reminder twice to a device.
 """
@@ -27,8 +27,9 @@ from sync.writer import make_create
 from ..clock import iso, parse_iso, utcnow
 from ..ids import stable_id
 from ..settings import Settings
-from ..storage import records
+from ..storage import families as family_rows, followups as follow_up_rows, push as push_rows, records
 from ..storage.db import Database
+from ..storage.tx import Tx
 from ..followups import dates
 from . import service
 from .schemas import PushPayload
@@ -81,20 +82,12 @@ class Scheduler:
     # -- the lease ---------------------------------------------------------------------
     def take_lease(self, now: datetime) -> bool:
         """Take or renew the lease; False when another live holder has it."""
-        with self.store.write() as db:  # BEGIN IMMEDIATE: one process at a time decides
-            rows = list(db.query("SELECT holder, expires_at FROM scheduler_leases WHERE name = ?", [LEASE_NAME]))
-            if rows and rows[0]["holder"] != self.holder and parse_iso(rows[0]["expires_at"]) > now:
-                return False
-            db.execute(
-                "INSERT INTO scheduler_leases (name, holder, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
-                [LEASE_NAME, self.holder, iso(now + self.lease)],
-            )
-        return True
+        with self.store.write() as db:
+            return push_rows.take_lease(db, LEASE_NAME, self.holder, iso(now), iso(now + self.lease))
 
     def release_lease(self) -> None:
         with self.store.write() as db:
-            db.execute("DELETE FROM scheduler_leases WHERE name = ? AND holder = ?", [LEASE_NAME, self.holder])
+            push_rows.release_lease(db, LEASE_NAME, self.holder)
 
     # -- one run -----------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> TickReport:
@@ -117,13 +110,7 @@ class Scheduler:
 
     def send_due(self, now: datetime, report: TickReport) -> None:
         with self.store.read() as db:
-            due = list(db.query(
-                "SELECT o.*, s.secret, s.id AS sid FROM push_outbox o"
-                " LEFT JOIN push_subscriptions s ON s.id = o.subscription_id"
-                " WHERE o.status = 'pending' AND o.next_attempt_at <= ?"
-                " ORDER BY CASE o.urgency WHEN 'high' THEN 0 ELSE 1 END, o.created_at, o.id",
-                [iso(now)],
-            ))
+            due = push_rows.due(db, iso(now))
         for row in due:
             # Renew before each send: a long batch must not outlive the lease and let
             # another process start sending the same rows.
@@ -131,7 +118,7 @@ class Scheduler:
                 return
             if row["sid"] is None:
                 with self.store.write() as db:
-                    db.execute("UPDATE push_outbox SET status = 'dropped' WHERE id = ?", [row["id"]])
+                    push_rows.mark_dropped(db, row["id"])
                 continue
             info = service.subscription_info(self.store.keyring, {"id": row["sid"], "secret": row["secret"]})
             payload = PushPayload(type=row["kind"], count=row["count"], id=row["ref_id"])
@@ -145,34 +132,27 @@ class Scheduler:
         with self.store.write() as db:
             if code is not None and 200 <= code < 300:
                 outcome = "sent"
-                db.execute("UPDATE push_outbox SET status = 'sent', attempts = ?, sent_at = ? WHERE id = ?",
-                           [attempts, iso(now), row["id"]])
+                push_rows.mark_sent(db, row["id"], attempts, iso(now))
             elif code in (404, 410):
                 # The browser unsubscribed or the subscription expired: it will never work again.
                 outcome = "gone"
-                db.execute("UPDATE push_outbox SET attempts = ? WHERE id = ?", [attempts, row["id"]])
+                push_rows.count_attempts(db, row["id"], attempts)
                 service.delete_subscription(db, row["subscription_id"])
             elif code is None or code == 429 or code >= 500:
                 if attempts >= self.settings.push_max_attempts:
                     outcome = "failed" if code is not None else "error"
-                    db.execute("UPDATE push_outbox SET status = 'failed', attempts = ? WHERE id = ?",
-                               [attempts, row["id"]])
+                    push_rows.mark_failed(db, row["id"], attempts)
                 else:
                     outcome = "retry"
                     delay = self.settings.push_backoff_seconds * (2 ** (attempts - 1))
                     delay = max(delay, result.retry_after_seconds or 0.0)
-                    db.execute("UPDATE push_outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?",
-                               [attempts, iso(now + timedelta(seconds=delay)), row["id"]])
+                    push_rows.schedule_retry(db, row["id"], attempts, iso(now + timedelta(seconds=delay)))
             else:
                 # 400 / 403 / 413 ...: resending the same request cannot succeed.
                 outcome = "failed"
-                db.execute("UPDATE push_outbox SET status = 'failed', attempts = ? WHERE id = ?",
-                           [attempts, row["id"]])
-            db.execute(
-                "INSERT INTO push_attempts (outbox_id, subscription_id, at, status_code, outcome,"
-                " retry_after_seconds, holder) VALUES (?,?,?,?,?,?,?)",
-                [row["id"], row["subscription_id"], iso(now), code, outcome, result.retry_after_seconds, self.holder],
-            )
+                push_rows.mark_failed(db, row["id"], attempts)
+            push_rows.log_attempt(db, row["id"], row["subscription_id"], iso(now), code, outcome,
+                                  result.retry_after_seconds, self.holder)
         if outcome not in ("sent", "retry"):
             log.info("push %s: status %s", outcome, code)
         return outcome
@@ -191,34 +171,22 @@ class Scheduler:
 # -- planning ------------------------------------------------------------------------------
 
 
-def _enqueue(db, now: datetime, key: str, user_id: str, agency_id: str, kind: str, ref_id: str | None,
+def _enqueue(db: Tx, now: datetime, key: str, user_id: str, agency_id: str, kind: str, ref_id: str | None,
              urgency: str, ttl: int) -> int:
     added = 0
-    for sub in db.query("SELECT id FROM push_subscriptions WHERE user_id = ?", [user_id]):
-        cur = db.execute(
-            "INSERT OR IGNORE INTO push_outbox (id, reminder_key, subscription_id, user_id, agency_id, kind, ref_id,"
-            " count, urgency, ttl, status, attempts, next_attempt_at, created_at)"
-            " VALUES (?,?,?,?,?,?,?,1,?,?,'pending',0,?,?)",
-            [stable_id("push", key, sub["id"]), key, sub["id"], user_id, agency_id, kind, ref_id, urgency, ttl,
-             iso(now), iso(now)],
-        )
-        added += cur.rowcount
+    for sid in push_rows.subscription_ids_of_user(db, user_id):
+        added += push_rows.enqueue(db, stable_id("push", key, sid), key, sid, user_id, agency_id, kind, ref_id,
+                                   urgency, ttl, iso(now))
     return added
 
 
-def plan(db, now: datetime, settings: Settings) -> int:
+def plan(db: Tx, now: datetime, settings: Settings) -> int:
     """Queue every notification due at ``now`` that is not queued yet; returns how many."""
     added = 0
     ttl = settings.push_ttl_seconds
-    agencies = {r["id"]: dates.zone(r["timezone"]) for r in db.query("SELECT id, timezone FROM agencies")}
+    agencies = {agency_id: dates.zone(name) for agency_id, name in push_rows.agency_zones(db).items()}
     # Follow-up reminders, for people who have a device to receive them.
-    open_follow_ups = db.query(
-        "SELECT f.id, f.agency_id, f.assignee_id, f.due_at FROM follow_ups f"
-        " JOIN users u ON u.id = f.assignee_id AND u.disabled_at IS NULL"
-        " WHERE f.status = 'open' AND f.deleted = 0"
-        " AND EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = f.assignee_id)"
-    )
-    for fu in open_follow_ups:
+    for fu in push_rows.open_follow_ups_with_devices(db):
         tz = agencies.get(fu["agency_id"], dates.zone(None))
         due_day = dates.local_date(fu["due_at"], tz)
         morning = dates.at_local(due_day, settings.reminder_hour, tz)
@@ -231,30 +199,19 @@ def plan(db, now: datetime, settings: Settings) -> int:
             added += _enqueue(db, now, f"{FOLLOW_UP_OVERDUE}:{fu['id']}:{fu['due_at']}", fu["assignee_id"],
                               fu["agency_id"], FOLLOW_UP_OVERDUE, fu["id"], "normal", ttl)
     # Urgent flags go to the supervisors of the family's team straight away.
-    urgent = db.query(
-        "SELECT fl.id, fl.agency_id, f.team_id FROM flags fl JOIN families f ON f.id = fl.family_id"
-        " WHERE fl.status = 'open' AND fl.severity = 'urgent' AND fl.deleted = 0 AND fl.created_at >= ?",
-        [iso(now - URGENT_FLAG_WINDOW)],
-    )
-    for flag in urgent:
-        for sup in db.query(
-            "SELECT id FROM users WHERE agency_id = ? AND team_id IS ? AND role = 'supervisor'"
-            " AND disabled_at IS NULL", [flag["agency_id"], flag["team_id"]]
-        ):
-            added += _enqueue(db, now, f"{FLAG_URGENT}:{flag['id']}", sup["id"], flag["agency_id"], FLAG_URGENT,
+    for flag in push_rows.urgent_flags_since(db, iso(now - URGENT_FLAG_WINDOW)):
+        for supervisor_id in push_rows.team_supervisors(db, flag["agency_id"], flag["team_id"]):
+            added += _enqueue(db, now, f"{FLAG_URGENT}:{flag['id']}", supervisor_id, flag["agency_id"], FLAG_URGENT,
                               flag["id"], "high", min(ttl, 3600))
     return added
 
 
-def escalate_overdue(db, keyring, now: datetime) -> int:
+def escalate_overdue(db: Tx, keyring, now: datetime) -> int:
     """Raise one flag (to the supervisor) per follow-up overdue by more than the agency's
     ``overdue_flag_days``; the flag's id derives from the follow-up, so it is raised once."""
     raised = 0
     settings_by_agency: dict[str, tuple[Any, int]] = {}
-    for fu in list(db.query(
-        "SELECT id, agency_id, family_id, visit_id, due_at FROM follow_ups"
-        " WHERE status = 'open' AND deleted = 0 AND due_at < ?", [iso(now)]
-    )):
+    for fu in follow_up_rows.overdue_open(db, iso(now)):
         if fu["agency_id"] not in settings_by_agency:
             tz = dates.agency_zone(db, fu["agency_id"])
             settings_by_agency[fu["agency_id"]] = (tz, dates.overdue_flag_days(dates.agency_settings(db, fu["agency_id"])))
@@ -263,7 +220,7 @@ def escalate_overdue(db, keyring, now: datetime) -> int:
         if late <= limit:
             continue
         flag_id = stable_id("flag", OVERDUE_FLAG_RULE, fu["id"])
-        if list(db.query("SELECT 1 FROM flags WHERE id = ?", [flag_id])):
+        if family_rows.exists(db, "flag", flag_id):
             continue
         # The server's own op through the one write path; the flag's subject is the
         # follow-up it escalates.

@@ -7,7 +7,6 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .. import audit
@@ -15,7 +14,9 @@ from ..access import Principal
 from ..clock import now_iso
 from ..errors import FieldError, InvalidInput
 from ..ids import new_id
+from ..storage import push as push_rows
 from ..storage.crypto import Keyring
+from ..storage.tx import Tx
 from .schemas import SubscriptionCreate, SubscriptionRead
 from .vapid import b64url_decode
 
@@ -49,54 +50,45 @@ def validate(body: SubscriptionCreate) -> None:
         raise InvalidInput("The push subscription is not valid.", errors=errors)
 
 
-def subscribe(db: sqlite_utils.Database, keyring: Keyring, p: Principal, body: SubscriptionCreate) -> SubscriptionRead:
+def subscribe(db: Tx, keyring: Keyring, p: Principal, body: SubscriptionCreate) -> SubscriptionRead:
     validate(body)
     at = now_iso()
     secret_doc = json.dumps({"endpoint": body.endpoint, "p256dh": body.keys.p256dh, "auth": body.keys.auth})
     endpoint_hash = hashlib.sha256(body.endpoint.encode()).hexdigest()
-    existing = list(db.query("SELECT id, created_at FROM push_subscriptions WHERE device_id = ?", [p.device_id]))
+    existing = push_rows.subscription_of_device(db, p.device_id)
     if existing:
-        sid, created = existing[0]["id"], existing[0]["created_at"]
-        db.execute(
-            "UPDATE push_subscriptions SET endpoint_hash = ?, secret = ?, user_id = ?, updated_at = ? WHERE id = ?",
-            [endpoint_hash, keyring.encrypt(secret_doc.encode(), _aad(sid)), p.user_id, at, sid],
-        )
+        sid, created = existing["id"], existing["created_at"]
         # Reminders still queued for the old endpoint go to the new one instead.
+        push_rows.renew_subscription(db, sid, endpoint_hash, keyring.encrypt(secret_doc.encode(), _aad(sid)),
+                                     p.user_id, at)
     else:
         sid, created = new_id(), at
-        db["push_subscriptions"].insert({
-            "id": sid, "device_id": p.device_id, "user_id": p.user_id, "agency_id": p.agency_id,
-            "endpoint_hash": endpoint_hash, "secret": keyring.encrypt(secret_doc.encode(), _aad(sid)),
-            "created_at": at, "updated_at": at,
-        })
+        push_rows.add_subscription(db, sid, p.device_id, p.user_id, p.agency_id, endpoint_hash,
+                                   keyring.encrypt(secret_doc.encode(), _aad(sid)), at)
     # The same endpoint on another device row (re-enrolled phone) would get everything twice.
-    db.execute("DELETE FROM push_subscriptions WHERE endpoint_hash = ? AND id != ?", [endpoint_hash, sid])
+    push_rows.drop_other_endpoint_rows(db, endpoint_hash, sid)
     audit.record(db, "push-subscribed", entity="push_subscription", entity_id=sid, **audit.by(p))
     return SubscriptionRead(subscribed=True, device_id=p.device_id, id=sid, created_at=created, updated_at=at)
 
 
-def unsubscribe(db: sqlite_utils.Database, p: Principal) -> None:
-    rows = list(db.query("SELECT id FROM push_subscriptions WHERE device_id = ?", [p.device_id]))
-    for row in rows:
-        delete_subscription(db, row["id"])
+def unsubscribe(db: Tx, p: Principal) -> None:
+    ids = push_rows.subscription_ids_of_device(db, p.device_id)
+    for sid in ids:
+        delete_subscription(db, sid)
     audit.record(db, "push-unsubscribed", entity="push_subscription",
-                 entity_id=rows[0]["id"] if rows else None, **audit.by(p))
+                 entity_id=ids[0] if ids else None, **audit.by(p))
 
 
-def current(db: sqlite_utils.Database, p: Principal) -> SubscriptionRead:
-    rows = list(db.query("SELECT id, created_at, updated_at FROM push_subscriptions WHERE device_id = ?",
-                         [p.device_id]))
-    if not rows:
+def current(db: Tx, p: Principal) -> SubscriptionRead:
+    r = push_rows.subscription_of_device(db, p.device_id)
+    if r is None:
         return SubscriptionRead(subscribed=False, device_id=p.device_id)
-    r = rows[0]
     return SubscriptionRead(subscribed=True, device_id=p.device_id, id=r["id"], created_at=r["created_at"],
                             updated_at=r["updated_at"])
 
 
-def delete_subscription(db: sqlite_utils.Database, subscription_id: str) -> None:
-    db.execute("DELETE FROM push_subscriptions WHERE id = ?", [subscription_id])
-    db.execute("UPDATE push_outbox SET status = 'dropped' WHERE subscription_id = ? AND status = 'pending'",
-               [subscription_id])
+def delete_subscription(db: Tx, subscription_id: str) -> None:
+    push_rows.delete_subscription(db, subscription_id)
 
 
 def subscription_info(keyring: Keyring, row: dict[str, Any]) -> dict[str, Any]:
