@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from server.clock import iso, now_iso, utcnow
-from server.storage import sync_reach
+from server.storage import scope, sync_reach
 from server.storage.tx import Tx
 
 from . import content_refs
@@ -112,7 +112,7 @@ class Checks:
         role, team_id = member
         if name == "assignee_id":
             # Someone who can act on the family: a practitioner or supervisor of its team.
-            family_team = sync_reach.family_team(self.db, family_id)
+            family_team = scope.family_team(self.db, family_id)
             if role not in ("practitioner", "supervisor") or (family_team and team_id != family_team):
                 raise Refused(f"{name} is not a practitioner or supervisor of the family's team", "invalid", name)
         if name == "practitioner_id" and role != "practitioner" and entity.name == "allocation":

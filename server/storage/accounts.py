@@ -10,15 +10,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .scope import user_condition
-from .tx import Tx, translate
+from .tx import Tx, one, translate
 
 if TYPE_CHECKING:
     from ..access import Principal
-
-
-def _one(db: Tx, sql: str, params: list[Any]) -> dict[str, Any] | None:
-    rows = list(db.query(sql, params))
-    return rows[0] if rows else None
 
 
 def _insert(db: Tx, table: str, row: dict[str, Any]) -> None:
@@ -79,11 +74,11 @@ def username_taken(db: Tx, username: str) -> bool:
 
 
 def user_by_username(db: Tx, username: str) -> dict[str, Any] | None:
-    return _one(db, "SELECT * FROM users WHERE username = ?", [username])
+    return one(db, "SELECT * FROM users WHERE username = ?", [username])
 
 
 def user_by_id(db: Tx, user_id: str) -> dict[str, Any] | None:
-    return _one(db, "SELECT * FROM users WHERE id = ?", [user_id])
+    return one(db, "SELECT * FROM users WHERE id = ?", [user_id])
 
 
 def user_agency(db: Tx, user_id: str) -> str | None:
@@ -99,7 +94,7 @@ def user_team(db: Tx, user_id: str) -> str | None:
 def user_visible(db: Tx, p: Principal, user_id: str) -> dict[str, Any] | None:
     """The account ``user_id`` when the principal may see it."""
     cond, params = user_condition(p)
-    return _one(db, f"SELECT * FROM users WHERE id = ? AND {cond}", [user_id, *params])
+    return one(db, f"SELECT * FROM users WHERE id = ? AND {cond}", [user_id, *params])
 
 
 def users_visible(db: Tx, p: Principal) -> list[dict[str, Any]]:
@@ -151,7 +146,7 @@ def insert_device(db: Tx, row: dict[str, Any]) -> None:
 
 
 def device_by_id(db: Tx, device_id: str) -> dict[str, Any] | None:
-    return _one(db, "SELECT * FROM devices WHERE id = ?", [device_id])
+    return one(db, "SELECT * FROM devices WHERE id = ?", [device_id])
 
 
 def device_agency(db: Tx, device_id: str) -> str | None:
@@ -211,7 +206,7 @@ def devices_with_live_tokens(db: Tx, user_id: str, now: str) -> list[str]:
 def access_token_holder(db: Tx, digest: str, now: str) -> dict[str, Any] | None:
     """Who holds a live access token of an enabled account: the user's columns, the device
     (and whether it is revoked) and the token's scope."""
-    return _one(db, """
+    return one(db, """
 SELECT u.id AS user_id, u.username, u.display_name, u.role, u.agency_id, u.team_id,
        u.must_change_password, d.id AS device_id, d.revoked_at AS device_revoked_at, t.scope
 FROM tokens t
@@ -224,14 +219,14 @@ WHERE t.token_hash = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expi
 
 def refresh_token(db: Tx, digest: str) -> dict[str, Any] | None:
     """A refresh token's row with its device's revocation and its user's disabling."""
-    return _one(db, "SELECT t.*, d.revoked_at AS device_revoked_at, u.disabled_at FROM tokens t"
+    return one(db, "SELECT t.*, d.revoked_at AS device_revoked_at, u.disabled_at FROM tokens t"
                     " JOIN devices d ON d.id = t.device_id JOIN users u ON u.id = t.user_id"
                     " WHERE t.token_hash = ? AND t.kind = 'refresh'", [digest])
 
 
 def token_state(db: Tx, digest: str) -> dict[str, Any] | None:
     """rotated_at and revoked_at of any token."""
-    return _one(db, "SELECT rotated_at, revoked_at FROM tokens WHERE token_hash = ?", [digest])
+    return one(db, "SELECT rotated_at, revoked_at FROM tokens WHERE token_hash = ?", [digest])
 
 
 def mark_token_rotated(db: Tx, digest: str, at: str, replaced_by: str) -> None:
@@ -240,7 +235,7 @@ def mark_token_rotated(db: Tx, digest: str, at: str, replaced_by: str) -> None:
 
 def session_times(db: Tx, digest: str) -> dict[str, Any] | None:
     """session_started_at and created_at of a refresh token."""
-    return _one(db, "SELECT session_started_at, created_at FROM tokens WHERE token_hash = ? AND kind = 'refresh'",
+    return one(db, "SELECT session_started_at, created_at FROM tokens WHERE token_hash = ? AND kind = 'refresh'",
                 [digest])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tx import Tx
+from .tx import Tx, one
 
 _COLUMNS = ("id", "agency_id", "name", "token_hash", "scopes", "created_at", "revoked_at", "token_prefix",
             "rotated_at", "last_used_at", "webhook_url", "webhook_secret", "identifier_system")
@@ -23,11 +23,8 @@ def insert(db: Tx, row: dict[str, Any]) -> None:
 def get(db: Tx, client_id: str, agency_id: str | None = None) -> dict[str, Any] | None:
     """The client (revoked or not); given ``agency_id``, only that agency's."""
     if agency_id is None:
-        rows = list(db.query("SELECT * FROM integration_clients WHERE id = ?", [client_id]))
-    else:
-        rows = list(db.query("SELECT * FROM integration_clients WHERE id = ? AND agency_id = ?",
-                             [client_id, agency_id]))
-    return rows[0] if rows else None
+        return one(db, "SELECT * FROM integration_clients WHERE id = ?", [client_id])
+    return one(db, "SELECT * FROM integration_clients WHERE id = ? AND agency_id = ?", [client_id, agency_id])
 
 
 def set_token(db: Tx, client_id: str, token_hash: str, token_prefix: str, at: str) -> None:

@@ -31,11 +31,6 @@ def family_visible(db: Tx, p: Principal, family_id: str) -> bool:
     return reach is not None and reach[1] and not reach[0]
 
 
-def family_team(db: Tx, family_id: str) -> str | None:
-    row = db.execute("SELECT team_id FROM families WHERE id = ?", [family_id]).fetchone()
-    return row[0] if row else None
-
-
 def was_allocated(db: Tx, family_id: str, practitioner_id: str) -> bool:
     """The practitioner had an allocation to the family, active or ended."""
     return db.execute("SELECT 1 FROM allocations WHERE family_id = ? AND practitioner_id = ?",

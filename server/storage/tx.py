@@ -19,6 +19,11 @@ import sqlite_utils
 Tx = sqlite_utils.Database
 
 
+def one(db: "Tx", sql: str, params: list | tuple = ()) -> dict | None:
+    """The first row of a query as a dict, or None when it finds nothing."""
+    return next(iter(db.query(sql, list(params))), None)
+
+
 class StorageError(Exception):
     """Base of the errors storage raises in place of a driver's."""
 

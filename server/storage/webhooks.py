@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tx import Tx
+from .tx import Tx, one
 
 _DELIVERY_COLUMNS = ("id", "client_id", "agency_id", "up_to_seq", "status", "attempts", "round_attempts",
                      "next_attempt_at", "created_at", "delivered_at")
@@ -98,11 +98,8 @@ def attempts(db: Tx, delivery_id: str) -> list[dict[str, Any]]:
 
 def delivery(db: Tx, delivery_id: str, agency_id: str | None = None) -> dict[str, Any] | None:
     if agency_id is None:
-        rows = list(db.query("SELECT * FROM webhook_deliveries WHERE id = ?", [delivery_id]))
-    else:
-        rows = list(db.query("SELECT * FROM webhook_deliveries WHERE id = ? AND agency_id = ?",
-                             [delivery_id, agency_id]))
-    return rows[0] if rows else None
+        return one(db, "SELECT * FROM webhook_deliveries WHERE id = ?", [delivery_id])
+    return one(db, "SELECT * FROM webhook_deliveries WHERE id = ? AND agency_id = ?", [delivery_id, agency_id])
 
 
 def restart(db: Tx, delivery_id: str, at: str) -> None:
